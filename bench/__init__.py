@@ -1,0 +1,1 @@
+"""Benchmarks and the seeded test-data generator for the matching engine (not shipped with the app)."""
