@@ -77,6 +77,9 @@ class PackageLogEntry(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # sealed or imported here
     recorded_by: Mapped[str] = mapped_column(String(64))
     file_sha256: Mapped[str] = mapped_column(String(64))
+    # The checked payload (canonical JSON): the hub's copy of a work order's terms, what a completion reported.
+    # Packages never carry person-level data, so keeping it is safe.
+    payload: Mapped[str] = mapped_column(Text, default="")
     # Sent packages keep their sealed bytes so a lost file can be saved again with the same sequence number
     # (the receiver waits for it). Ciphertext only: readable by the recipient alone.
     sealed: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -59,6 +59,7 @@ def upgrade() -> None:
     sa.Column('recorded_at', app.models.base.UTCDateTime(), nullable=False),
     sa.Column('recorded_by', sa.String(length=64), nullable=False),
     sa.Column('file_sha256', sa.String(length=64), nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
     sa.Column('sealed', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['peer_id'], ['trusted_peers.id'], name=op.f('fk_package_log_peer_id_trusted_peers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_package_log')),
