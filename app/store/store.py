@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import hashlib
 import json
 import logging
@@ -87,6 +88,9 @@ def _sqlite_code(error: BaseException) -> int | None:
     orig = getattr(error, "orig", error)
     code = getattr(orig, "sqlite_errorcode", None)
     return None if code is None else code & 0xFF  # primary code of an extended one
+
+
+_TRANSLATED_CODES = (sqlcipher3.SQLITE_FULL, sqlcipher3.SQLITE_CORRUPT, sqlcipher3.SQLITE_NOTADB)
 
 
 def translate_errors(path: Path) -> contextlib.AbstractContextManager:
@@ -204,8 +208,10 @@ class Store:
         lock.acquire()
         tmp = path.with_name(f".{path.name}.creating-{secrets.token_hex(4)}")
         try:
-            if path.exists():  # another process finished creating it while we waited for nothing
+            if path.exists():  # another process finished creating it while we checked
                 raise StoreExists(f"There is already a store at {path}. Open it, or choose another name.")
+            # Leftovers of a creation that was killed (we hold the lock, so none is in progress).
+            _remove_quietly(*path.parent.glob(f".{glob.escape(path.name)}.creating-*"))
             data_key = secrets.token_bytes(DATA_KEY_BYTES)
             code = new_recovery_code()
             keyfile = KeyFile()
@@ -265,14 +271,15 @@ class Store:
 
     @classmethod
     def open_with_data_key(cls, path: Path | str, data_key: bytes, username: str | None = None) -> "Store":
-        """Unlock with the raw data key (the keyring cache). Raises WrongPassphrase if it is not this
-        store's key, UnknownUser if `username` no longer has a slot (a removed user's cached key is void)."""
+        """Unlock with the raw data key (the keyring cache). Raises StoreDamaged if the key does not decrypt
+        the file, UnknownUser if `username` no longer has a slot (a removed user's cached key is void)."""
         path = Path(path)
         _check_looks_like_store(path)
         keyfile = KeyFile.load(keys_path(path))
-        if username is not None and keyfile.user_slot(username) is None:
+        slot = None if username is None else keyfile.user_slot(username)
+        if username is not None and slot is None:
             raise UnknownUser(f"There is no user named {username.strip()!r} in this store any more.")
-        return cls._unlock(path, keyfile, lambda: data_key, username, PRODUCTION_KDF)
+        return cls._unlock(path, keyfile, lambda: data_key, slot.name if slot else None, PRODUCTION_KDF)
 
     @classmethod
     def _unlock(cls, path: Path, keyfile: KeyFile, get_key: Callable[[], bytes], unlocked_by: str | None,
@@ -378,6 +385,15 @@ class Store:
             conn = _connect(self.path, self._data_key)
             try:
                 return _integrity_problems(conn)
+            finally:
+                conn.close()
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the store file and truncate it (waits for running units of work)."""
+        with translate_errors(self.path):
+            conn = _connect(self.path, self._data_key)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 conn.close()
 
@@ -524,8 +540,16 @@ def _migrate_if_needed(path: Path, data_key: bytes, keyfile: KeyFile) -> None:
             backup = path.with_name(f"{path.name}.before-upgrade-{current or 'empty'}-{stamp}.p20backup")
             _write_backup(path, data_key, keyfile, backup)
             log.info("upgrading %s from %s to %s (backup %s)", path.name, current, head, backup.name)
-            migrate.upgrade_to_head(conn)
-            if conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall():
+            try:
+                migrate.upgrade_to_head(conn)
+                broken_links = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            except Exception as error:
+                if _sqlite_code(error) in _TRANSLATED_CODES or getattr(error, "errno", None) == errno.ENOSPC:
+                    raise  # disk full or damage: translate_errors says so
+                log.exception("upgrade of %s failed", path.name)
+                raise StoreError(f"Upgrading the store {path.name} failed ({type(error).__name__}); nothing was "
+                                 f"changed, and the backup {backup.name} is beside it. Please report this.") from error
+            if broken_links:
                 conn.rollback()
                 raise StoreError(f"Upgrading {path.name} would break links between records; nothing was changed. "
                                  f"The backup {backup.name} is beside it. Please report this.")

@@ -22,6 +22,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=True,  # SQLite alters tables by copying them; batch mode does that for us
     compare_type=True,
+    transactional_ddl=True,  # SQLite DDL is transactional: a failed upgrade leaves the store untouched
     render_item=_render_item,
 )
 with context.begin_transaction():
