@@ -1,0 +1,42 @@
+"""Clustering for de-duplication.
+
+Connected components over every pair above the threshold chain unrelated people together through
+borderline links (A~B, B~C, so A=C). `best_link` is stricter: a pair is kept only when it is the
+best-scoring partner of at least one of its two records, then components are taken over those links.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def best_links(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Boolean mask of the pairs that are the best partner of a or of b (ties broken by position)."""
+    order = np.lexsort((b, a, -weight))
+    ends = np.concatenate([a[order], b[order]])
+    first = ~pd.Series(ends).duplicated().to_numpy()
+    keep = np.zeros(len(a), bool)
+    keep[order[first[:len(a)]]] = True
+    keep[order[first[len(a):]]] = True
+    return keep
+
+
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Component label (smallest member index) of every record 0..n-1 given undirected edges."""
+    labels = np.arange(n)
+    if not len(a):
+        return labels
+    while True:
+        low = np.minimum(labels[a], labels[b])
+        new = labels.copy()
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        new = new[new]          # pointer jumping: follow labels to their own labels
+        while True:
+            jumped = new[new]
+            if np.array_equal(jumped, new):
+                break
+            new = jumped
+        if np.array_equal(new, labels):
+            return labels
+        labels = new

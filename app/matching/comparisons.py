@@ -1,0 +1,132 @@
+"""Comparison levels for record pairs, computed once per unique pair of values and gathered back.
+
+Level numbers: 0 = missing on either side (neutral weight), 1..K = the method's levels in order (the
+first that holds wins), K+1 = 'else'. Levels are uint8 arrays aligned with the pair arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+
+from app.matching.encoding import Coded
+from app.matching.method import Comparison, parse_key
+
+
+def active_comparisons(comparisons, coded: Coded) -> list[Comparison]:
+    """The comparisons usable on these files: their field present on both sides, and not replaced."""
+    out = []
+    for comp in comparisons:
+        if not coded.available(comp.field):
+            continue
+        if comp.unless_available and all(coded.available(f) for f in comp.unless_available):
+            continue
+        out.append(comp)
+    return out
+
+
+def _date_parts(values: np.ndarray):
+    values = values.astype(np.int64)
+    return values // 10000, values // 100 % 100, values % 100
+
+
+def _date_days(values: np.ndarray) -> np.ndarray:
+    y, m, d = _date_parts(values)
+    months = (y - 1970) * 12 + (m - 1)
+    return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + d - 1
+
+
+def _level_on_unique(level, comp: Comparison, coded: Coded, ua, ub, vocab) -> np.ndarray:
+    kind, params = level.type, level.params
+    if kind == "exact":
+        return ua == ub
+    if kind == "same":
+        mapping = coded.vocab_map(comp.field, parse_key(params["key"]))
+        return (mapping[ua] == mapping[ub]) & (mapping[ua] >= 0)
+    if kind == "token_overlap":
+        # Surname parts share the name vocabulary, so a part's code is directly comparable with a name's.
+        maps = [np.arange(len(vocab), dtype=np.int32)]
+        maps += [coded.vocab_map(comp.field, parse_key(k)) for k in params["keys"]]
+        hit = np.zeros(len(ua), bool)
+        for ma in maps:
+            for mb in maps:
+                hit |= (ma[ua] == mb[ub]) & (ma[ua] >= 0)
+        return hit
+    if kind == "jaro_winkler":
+        sim = process.cpdist(vocab[ua], vocab[ub], scorer=JaroWinkler.normalized_similarity, workers=-1)
+        return sim >= float(params["min"])
+    if kind == "damerau_levenshtein":
+        dist = process.cpdist(vocab[ua], vocab[ub], scorer=DamerauLevenshtein.distance, workers=-1)
+        return dist <= int(params["max"])
+    if kind in ("date_swap", "date_one_digit", "date_within", "date_same_year"):
+        a, b = vocab[ua], vocab[ub]
+        ya, ma, da = _date_parts(a)
+        yb, mb, db = _date_parts(b)
+        if kind == "date_swap":
+            return (ya == yb) & (ma == db) & (da == mb)
+        if kind == "date_same_year":
+            return ya == yb
+        if kind == "date_within":
+            return np.abs(_date_days(a) - _date_days(b)) <= int(params["days"])
+        diff = np.zeros(len(a), np.int64)
+        x, y = a.astype(np.int64), b.astype(np.int64)
+        for _ in range(8):
+            diff += (x % 10) != (y % 10)
+            x, y = x // 10, y // 10
+        return diff == 1
+    raise AssertionError(f"level type {kind} is validated in method.py")
+
+
+def compute_levels(comp: Comparison, coded: Coded, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """Level of every pair (li[i], ri[i]) for one comparison; see the module docstring for numbering."""
+    fc = coded.field(comp.field)
+    cl, cr = fc.left[li], fc.right[ri]
+    present = (cl >= 0) & (cr >= 0)
+    levels = np.zeros(len(li), np.uint8)
+    if not present.any():
+        return levels
+    width = np.int64(len(fc.vocab))
+    pair_key = cl[present].astype(np.int64) * width + cr[present]
+    inverse, uniques = pd.factorize(pair_key)
+    ua, ub = (uniques // width).astype(np.int64), (uniques % width).astype(np.int64)
+    else_level = len(comp.levels) + 1
+    on_unique = np.full(len(uniques), else_level, np.uint8)
+    todo = np.ones(len(uniques), bool)
+    for number, level in enumerate(comp.levels, start=1):
+        if level.type == "swap" or not todo.any():
+            continue
+        idx = np.flatnonzero(todo)
+        hit = _level_on_unique(level, comp, coded, ua[idx], ub[idx], fc.vocab)
+        on_unique[idx[hit]] = number
+        todo[idx[hit]] = False
+    levels[present] = on_unique[inverse]
+    for number, level in enumerate(comp.levels, start=1):
+        if level.type == "swap":
+            # Cross-field: left field = right other field and left other = right field.
+            other = coded.field(level.params["other"])
+            ol, orr = other.left[li], other.right[ri]
+            swapped = present & (cl == orr) & (ol == cr) & (ol >= 0) & (cl != cr)
+            levels[swapped & (levels > number)] = number
+    return levels
+
+
+def tf_adjustment(comp: Comparison, coded: Coded, li, ri, levels, u_exact: float) -> np.ndarray | None:
+    """Term-frequency adjustment in bits (Splink's formula, also on fuzzy levels), or None if not used.
+
+    Agreeing on a rare value is stronger evidence than on a common one: log2(u_exact / tf(value)) on
+    the exact level; on fuzzy levels the commoner of the two values is used, scaled by the level's tf.
+    """
+    tf_levels = [(n, lv.tf) for n, lv in enumerate(comp.levels, start=1) if lv.tf > 0]
+    if not tf_levels:
+        return None
+    tf = coded.term_frequencies(comp.field)
+    fc = coded.field(comp.field)
+    out = np.zeros(len(li), np.float32)
+    for number, scale in tf_levels:
+        sel = np.flatnonzero(levels == number)
+        if not len(sel):
+            continue
+        value_tf = np.maximum(tf[fc.left[li[sel]]], tf[fc.right[ri[sel]]])
+        out[sel] = scale * np.log2(u_exact / value_tf)
+    return out

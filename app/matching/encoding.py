@@ -1,0 +1,174 @@
+"""Integer codes for the standardised frames: every value becomes a code into one shared vocabulary.
+
+Blocking joins and comparisons then work on small integers, and each string function (phonetic codes,
+Jaro-Winkler, ...) runs once per unique value or unique value pair instead of once per record pair.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jellyfish
+import numpy as np
+import pandas as pd
+
+from app.matching.method import Key
+
+# Name columns share one vocabulary so that codes compare across fields (first/last swap, surname parts).
+NAME_FIELDS = ("first_name", "last_name", "middle_name", "first_name_canonical", "last_name_first",
+               "last_name_last")
+_PHONETIC = {"soundex": jellyfish.soundex, "nysiis": jellyfish.nysiis, "metaphone": jellyfish.metaphone}
+
+
+@dataclass(frozen=True)
+class FieldCodes:
+    left: np.ndarray   # int32 code per left record, -1 = missing
+    right: np.ndarray
+    vocab: np.ndarray  # value per code (object strings, or int64 for numeric fields)
+
+
+class Coded:
+    """Integer-coded view of two standardised frames (link) or of one frame against itself (dedupe)."""
+
+    def __init__(self, left: pd.DataFrame, right: pd.DataFrame | None = None):
+        self.dedupe = right is None
+        self.left_frame = left
+        self.right_frame = left if right is None else right
+        self.n_left = len(left)
+        self.n_right = len(self.right_frame)
+        self._fields: dict[str, FieldCodes] = {}
+        self._keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._vocab_maps: dict[tuple[str, str], np.ndarray] = {}
+        self._tf: dict[str, np.ndarray] = {}
+
+    def _frames(self):
+        return (self.left_frame,) if self.dedupe else (self.left_frame, self.right_frame)
+
+    def available(self, name: str) -> bool:
+        """True when the field has at least one value on both sides."""
+        return all(name in f.columns and f[name].notna().any() for f in self._frames())
+
+    def null_rate(self, frame: pd.DataFrame, name: str) -> float:
+        return float(frame[name].isna().mean()) if name in frame.columns and len(frame) else 1.0
+
+    def field(self, name: str) -> FieldCodes:
+        if name not in self._fields:
+            if name in NAME_FIELDS:
+                self._encode_names()
+            else:
+                self._fields[name] = self._encode([name])[name]
+        return self._fields[name]
+
+    def _column(self, frame: pd.DataFrame, name: str) -> pd.Series:
+        if name in frame.columns:
+            return frame[name]
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+
+    def _encode(self, names) -> dict[str, FieldCodes]:
+        frames = self._frames()
+        parts = [self._column(f, n) for n in names for f in frames]
+        values = pd.concat(parts, ignore_index=True)
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            values = values.astype("Int64")
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        codes = codes.astype(np.int32)
+        vocab = (np.asarray(uniques, dtype=np.int64) if pd.api.types.is_numeric_dtype(uniques.dtype)
+                 else np.asarray(uniques, dtype=object))
+        out, pos = {}, 0
+        for n in names:
+            chunks = []
+            for f in frames:
+                chunks.append(codes[pos:pos + len(f)])
+                pos += len(f)
+            left = chunks[0]
+            out[n] = FieldCodes(left, left if self.dedupe else chunks[1], vocab)
+        return out
+
+    def _encode_names(self):
+        self._fields.update(self._encode(NAME_FIELDS))
+
+    def vocab_map(self, field: str, key: Key) -> np.ndarray:
+        """Code of `key` for every vocabulary code of `field` (key must be a function of the field's value)."""
+        cache = (field, key.text)
+        if cache not in self._vocab_maps:
+            fc = self.field(field)
+            if key.function in _PHONETIC or key.function == "initial":
+                self._vocab_maps[cache] = self._value_key(key.function, fc.vocab)
+            else:
+                kc = self.field(key.text)
+                mapping = np.full(len(fc.vocab), -1, np.int32)
+                for codes, kcodes in ((fc.left, kc.left), (fc.right, kc.right)):
+                    ok = (codes >= 0) & (kcodes >= 0)
+                    mapping[codes[ok]] = kcodes[ok]
+                self._vocab_maps[cache] = mapping
+        return self._vocab_maps[cache]
+
+    @staticmethod
+    def _value_key(function: str, vocab: np.ndarray) -> np.ndarray:
+        if function == "initial":
+            # Character codes, so initials of different fields compare (sorted_initials).
+            return np.fromiter((ord(v[0]) if v else -1 for v in vocab), np.int32, len(vocab))
+        encoded = [_PHONETIC[function](v) if v else "" for v in vocab]
+        codes, _ = pd.factorize(np.asarray(encoded, dtype=object))
+        codes = codes.astype(np.int32)
+        codes[np.asarray([e == "" for e in encoded], bool)] = -1
+        return codes
+
+    def key(self, key: Key) -> tuple[np.ndarray, np.ndarray]:
+        """Per-record integer codes of a blocking/pass key on both sides; -1 where any input is missing."""
+        if key.text not in self._keys:
+            if key.function is None:
+                fc = self.field(key.text)
+                result = (fc.left, fc.right)
+            elif key.function == "sorted_initials":
+                a = self.key(Key(f"initial({key.fields[0]})", "initial", key.fields[:1]))
+                b = self.key(Key(f"initial({key.fields[1]})", "initial", key.fields[1:]))
+                result = tuple(np.where((x >= 0) & (y >= 0), np.minimum(x, y) * 256 + np.maximum(x, y), -1)
+                               for x, y in zip(a, b))
+            else:
+                fc = self.field(key.fields[0])
+                mapping = np.append(self.vocab_map(key.fields[0], key), np.int32(-1))  # index -1 -> missing
+                result = (mapping[fc.left], mapping[fc.right])
+            self._keys[key.text] = result
+        return self._keys[key.text]
+
+    def combined_key(self, keys) -> tuple[np.ndarray, np.ndarray]:
+        """One int64 code per record for a tuple of keys (joint factorisation keeps codes dense)."""
+        left = np.zeros(self.n_left, np.int64)
+        right = np.zeros(self.n_right, np.int64)
+        for key in keys:
+            kl, kr = self.key(key)
+            width = int(max(kl.max(initial=-1), kr.max(initial=-1))) + 2
+            left = np.where((left >= 0) & (kl >= 0), left * width + kl, -1)
+            right = np.where((right >= 0) & (kr >= 0), right * width + kr, -1)
+            both = np.concatenate([left, right])
+            codes, _ = pd.factorize(both, use_na_sentinel=False)
+            codes = np.where(both >= 0, codes, -1).astype(np.int64)
+            left, right = codes[:self.n_left], codes[self.n_left:]
+        if self.dedupe:
+            right = left
+        return left, right
+
+    def term_frequencies(self, field: str) -> np.ndarray:
+        """Share of people holding each vocabulary value, counted over distinct people.
+
+        Rows repeating the same person (same names and date of birth) count once, so duplicates in a
+        source do not make a name look common.
+        """
+        if field not in self._tf:
+            fc = self.field(field)
+            counts = np.zeros(len(fc.vocab), np.float64)
+            ident = [n for n in ("first_name", "last_name", "middle_name", "first_initial", "dob")
+                     if self.available(n)]
+            sides = [(fc.left, "left")] if self.dedupe else [(fc.left, "left"), (fc.right, "right")]
+            for codes, side in sides:
+                cols = {"v": codes}
+                for n in ident:
+                    other = self.field(n)
+                    cols[n] = other.left if side == "left" else other.right
+                distinct = pd.DataFrame(cols).drop_duplicates()
+                values = distinct["v"].to_numpy()
+                values = values[values >= 0]
+                counts += np.bincount(values, minlength=len(fc.vocab))
+            total = counts.sum()
+            self._tf[field] = np.maximum(counts, 1.0) / max(total, 1.0)
+        return self._tf[field]
