@@ -25,6 +25,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
+from app.services.finance import format_cents
+
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 CENTER = Qt.AlignmentFlag.AlignCenter
@@ -59,12 +61,9 @@ def humanise(code: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def money(value: Any) -> str:
-    """``1234.5`` -> ``$1,234.50``; negative amounts in brackets as accountants write them."""
-    if value is None or value == "":
-        return ""
-    text = f"${abs(value):,.2f}"
-    return f"({text})" if value < 0 else text
+def cents(value: int | None) -> str:
+    """Money held in cents, as the services keep it: ``123450`` -> ``$1,234.50``."""
+    return "" if value is None else format_cents(value)
 
 
 def _generic_sort_key(value: Any) -> Any:

@@ -1,0 +1,64 @@
+"""Write what a list shows to CSV or XLSX, with every cell neutralised against formula injection."""
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+
+
+def _neutraliser():
+    from app.services.export import neutralise_cell  # the shared formula-injection rule (services area)
+
+    return neutralise_cell
+
+
+def write_table(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]], *, sheet_title: str = "Export") -> None:
+    """Write ``headers`` and ``rows`` to ``path`` (.xlsx for Excel, anything else CSV in UTF-8 with BOM so
+    Excel reads accents). Written to a temporary file first, so a failure never leaves half a file.
+    Raises OSError when the file cannot be written."""
+    path = Path(path)
+    neutralise_cell = _neutraliser()
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".export-", suffix=path.suffix)
+    os.close(handle)
+    try:
+        if path.suffix.lower() == ".xlsx":
+            _write_xlsx(Path(temporary), headers, rows, sheet_title, neutralise_cell)
+        else:
+            with open(temporary, "w", encoding="utf-8-sig", newline="") as stream:
+                writer = csv.writer(stream)
+                writer.writerow([neutralise_cell(h) for h in headers])
+                writer.writerows([neutralise_cell(c) for c in row] for row in rows)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _write_xlsx(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]], title: str,
+                neutralise_cell: Callable[[str], str]) -> None:
+    from openpyxl import Workbook  # imported here: only exports pay its start-up cost
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=_sheet_name(title))
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header_cells = []
+    for text in headers:
+        cell = WriteOnlyCell(sheet, value=neutralise_cell(text))
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for row in rows:
+        sheet.append([neutralise_cell(c) for c in row])
+    workbook.save(path)
+
+
+def _sheet_name(title: str) -> str:
+    # Excel sheet names: at most 31 characters, none of []:*?/\
+    cleaned = "".join("-" if ch in "[]:*?/\\" else ch for ch in title).strip() or "Export"
+    return cleaned[:31]
