@@ -18,7 +18,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import inch
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from .fonts import BODY, BOLD, clean
+from .fonts import BODY, BOLD, clean, fit
 from .formatting import number
 from .layout import FRAME_WIDTH, INK, MUTED, RULE
 
@@ -68,13 +68,17 @@ def bar_chart(categories: Sequence[str], series: Sequence[tuple[str, Sequence[fl
     _title(d, title, height)
     chart = HorizontalBarChart() if horizontal else VerticalBarChart()
     legend_room = 18 if len(series) > 1 else 0
-    label_room = 70 if horizontal else 0
+    # Horizontal category labels sit left of the bars: room for the longest, within reason, cut beyond that.
+    label_room = min(150.0, max((stringWidth(clean(c), BODY, _FONT_SIZE) for c in categories), default=0) + 10)
     chart.x = label_room + 4 if horizontal else 30
     chart.y = 14 + legend_room if horizontal else 16 + legend_room
-    chart.width = width - chart.x - 30
+    top = max((v for _, values in series for v in values), default=0)
+    # Value labels sit beyond the longest bar (horizontal): leave room for the widest one.
+    right_room = stringWidth(fmt(top), BODY, 6.5) + 8 if horizontal else 10
+    chart.width = width - chart.x - right_room
     chart.height = height - chart.y - (26 if title else 12)
     data = [list(values) for _, values in series] or [[0] * len(categories)]
-    names = [clean(c) for c in categories]
+    names = [fit(c, BODY, _FONT_SIZE, label_room - 10) if horizontal else clean(c) for c in categories]
     colours = [palette[k % len(palette)] for k in range(len(data))]
     if horizontal:
         # reportlab draws the first category and the first series at the bottom: flip both so the chart
@@ -96,7 +100,6 @@ def bar_chart(categories: Sequence[str], series: Sequence[tuple[str, Sequence[fl
     chart.valueAxis.visibleGrid = True
     chart.valueAxis.gridStrokeColor = colors.HexColor("#DDDDDD")
     chart.valueAxis.gridStrokeWidth = 0.4
-    top = max((v for _, values in series for v in values), default=0)
     if top <= 0:
         chart.valueAxis.valueMax = 1
     elif top < 5:
@@ -172,7 +175,7 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
 
 
 def pie_chart(labels: Sequence[str], values: Sequence[float], *, title: str = "",
-              width: float = FRAME_WIDTH / 2, height: float = 2.3 * inch,
+              width: float = FRAME_WIDTH, height: float = 2.3 * inch,
               fmt: Callable[[float], str] = number) -> Drawing:
     """A pie with every wedge labelled outside with its name, value and share (no legend needed).
 
@@ -180,7 +183,7 @@ def pie_chart(labels: Sequence[str], values: Sequence[float], *, title: str = ""
     """
     d = Drawing(width, height)
     _title(d, title, height)
-    kept = [(clean(lab), v) for lab, v in zip(labels, values, strict=True) if v > 0]
+    kept = [(lab, v) for lab, v in zip(labels, values, strict=True) if v > 0]
     total = sum(v for _, v in kept)
     if not kept:
         d.add(String(0, height / 2, "Nothing to show for this period.", fontName=BODY, fontSize=8,
@@ -192,7 +195,9 @@ def pie_chart(labels: Sequence[str], values: Sequence[float], *, title: str = ""
     pie.x = (width - size) / 2
     pie.y = (height - (16 if title else 0) - size) / 2
     pie.data = [v for _, v in kept]
-    pie.labels = [f"{lab}: {fmt(v)} ({100 * v / total:.0f}%)" for lab, v in kept]
+    # Side labels sit beside the pie: cut long names so they stay on the page.
+    room = (width - size) / 2 - 30
+    pie.labels = [fit(f"{lab}: {fmt(v)} ({100 * v / total:.0f}%)", BODY, _FONT_SIZE, room) for lab, v in kept]
     pie.sideLabels = True
     pie.simpleLabels = False
     pie.slices.strokeColor = colors.white

@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 
 from app.resources import resource_path
@@ -83,3 +84,13 @@ def literal(text: object) -> str:
 def _span(chunk: str, fallback: bool) -> str:
     markup = escape(chunk).replace("\n", "<br/>")
     return f'<font name="{FALLBACK}">{markup}</font>' if fallback else markup
+
+
+def fit(value: object, font: str, size: float, room: float) -> str:
+    """``value`` on one line, cut with an ellipsis to fit ``room`` points (running headers, chart labels)."""
+    value = clean(value)
+    if stringWidth(value, font, size) <= room:
+        return value
+    while value and stringWidth(value + "…", font, size) > room:
+        value = value[:-1]
+    return value + "…"

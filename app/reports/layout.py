@@ -36,7 +36,7 @@ from reportlab.platypus import (
 
 from app import __version__
 
-from .fonts import BODY, BOLD, clean, literal, register_fonts
+from .fonts import BODY, BOLD, clean, fit, literal, register_fonts
 from .formatting import long_date
 
 PAGE_WIDTH, PAGE_HEIGHT = letter
@@ -132,6 +132,7 @@ def table(columns: Sequence[Column], rows: Sequence[Sequence[object]], *,
     scale = width / sum(c.width for c in columns)
     t = Table(data, colWidths=[c.width * scale for c in columns], repeatRows=1)
     style = [
+        ("FONTNAME", (0, 0), (-1, -1), BODY),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 4),
         ("RIGHTPADDING", (0, 0), (-1, -1), 4),
@@ -171,6 +172,7 @@ def key_figures(figures: Sequence[tuple[str, str]], per_row: int = 3) -> Table:
     grid = [cells[k:k + per_row] for k in range(0, len(cells), per_row)]
     t = Table(grid, colWidths=[FRAME_WIDTH / per_row] * per_row)
     t.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), BODY),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEABOVE", (0, 0), (-1, -1), 0.5, RULE),
         ("TOPPADDING", (0, 0), (-1, -1), 6),
@@ -196,7 +198,7 @@ def signature_block(captions: Sequence[str]) -> Table:
     for caption in captions:
         rows += [[Spacer(1, 26), "", Spacer(1, 26)], [text(caption, "small"), "", text("Date", "small")]]
     t = Table(rows, colWidths=[FRAME_WIDTH * 0.6, FRAME_WIDTH * 0.08, FRAME_WIDTH * 0.32])
-    style = [("LEFTPADDING", (0, 0), (-1, -1), 0)]
+    style = [("FONTNAME", (0, 0), (-1, -1), BODY), ("LEFTPADDING", (0, 0), (-1, -1), 0)]
     for k in range(0, len(rows), 2):
         style += [("LINEBELOW", (0, k), (0, k), 0.75, INK), ("LINEBELOW", (2, k), (2, k), 0.75, INK)]
     t.setStyle(TableStyle(style))
@@ -228,6 +230,8 @@ class _NumberedCanvas(Canvas):
     """Defers each page so the footer can say "Page N of M" once M is known; draws header and footer."""
 
     def __init__(self, *args: object, info: ReportInfo, has_cover: bool, **kwargs: object) -> None:
+        # Without this every page also references (unembedded) Helvetica, reportlab's starting font.
+        kwargs["initialFontName"] = BODY
         super().__init__(*args, **kwargs)
         self._info = info
         self._has_cover = has_cover
@@ -252,7 +256,7 @@ class _NumberedCanvas(Canvas):
         self.setFillColor(ACCENT)
         right_text = long_date(self._info.as_of)
         room = FRAME_WIDTH - stringWidth(right_text, BODY, 8) - 24
-        self.drawString(MARGIN, top, _fit(self._info.title, BOLD, 8, room))
+        self.drawString(MARGIN, top, fit(self._info.title, BOLD, 8, room))
         self.setFont(BODY, 8)
         self.setFillColor(MUTED)
         self.drawRightString(PAGE_WIDTH - MARGIN, top, right_text)
@@ -265,16 +269,6 @@ class _NumberedCanvas(Canvas):
         self.line(MARGIN, bottom + 10, PAGE_WIDTH - MARGIN, bottom + 10)
         self.drawString(MARGIN, bottom, f"P20 WIN Desk {__version__}")
         self.drawRightString(PAGE_WIDTH - MARGIN, bottom, f"Page {number} of {total}")
-
-
-def _fit(value: str, font: str, size: float, room: float) -> str:
-    """``value`` cut with an ellipsis to fit ``room`` points (running headers are a single line)."""
-    value = clean(value)
-    if stringWidth(value, font, size) <= room:
-        return value
-    while value and stringWidth(value + "…", font, size) > room:
-        value = value[:-1]
-    return value + "…"
 
 
 def build_pdf(out: str | Path | BinaryIO, info: ReportInfo, story: list[Flowable], *,
