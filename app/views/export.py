@@ -1,18 +1,29 @@
-"""Write what a list shows to CSV or XLSX, with every cell neutralised against formula injection."""
+"""Write a table to CSV or XLSX, with every cell neutralised against formula injection.
+
+No Qt here: the ``p20win export`` command line uses this module too.
+"""
 from __future__ import annotations
 
 import csv
 import os
+import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?\d[\d,]*(\.\d+)?")
 
-def _neutraliser():
-    from app.services.export import neutralise_cell  # the shared formula-injection rule (services area)
 
-    return neutralise_cell
+def neutralise_cell(value: object) -> str:
+    """The cell's text, prefixed with ``'`` when a spreadsheet would otherwise run it as a formula
+    (``=cmd()``, ``+1+1``, ``@SUM``...). Plain numbers such as ``-12.50`` are left as they are."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def write_table(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]], *, sheet_title: str = "Export") -> None:
@@ -20,12 +31,11 @@ def write_table(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]
     Excel reads accents). Written to a temporary file first, so a failure never leaves half a file.
     Raises OSError when the file cannot be written."""
     path = Path(path)
-    neutralise_cell = _neutraliser()
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".export-", suffix=path.suffix)
     os.close(handle)
     try:
         if path.suffix.lower() == ".xlsx":
-            _write_xlsx(Path(temporary), headers, rows, sheet_title, neutralise_cell)
+            _write_xlsx(Path(temporary), headers, rows, sheet_title)
         else:
             with open(temporary, "w", encoding="utf-8-sig", newline="") as stream:
                 writer = csv.writer(stream)
@@ -37,8 +47,7 @@ def write_table(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]
         raise
 
 
-def _write_xlsx(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]], title: str,
-                neutralise_cell: Callable[[str], str]) -> None:
+def _write_xlsx(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]], title: str) -> None:
     from openpyxl import Workbook  # imported here: only exports pay its start-up cost
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font

@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtCore import QBuffer, QByteArray, QDate, QIODevice, Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateEdit,
     QDoubleSpinBox,
     QDialog,
     QFileDialog,
@@ -37,7 +36,7 @@ from app.services.lifecycle import LABELS, MAIN_LINE
 from app.views.list_page import DataTable
 from app.views.requests_page import state_label
 from app.views.table import Column, RowFilterProxy, RowTableModel, cents, humanise
-from app.views.widgets import FormDialog, FormErrors, StageBar, call_service, heading
+from app.views.widgets import FormDialog, FormErrors, StageBar, call_service, date_edit, enum_combo, heading
 
 OVERVIEW_FIELDS = [
     ("title", "Title", False), ("purpose", "Purpose", True), ("legal_basis", "Legal basis", True),
@@ -124,6 +123,7 @@ class RequestDetailPage(QWidget):
         self._build_documents(desk_can_edit)
         self._build_communications(desk_can_edit)
         self._build_fees(desk_can_edit)
+        self._build_destruction(desk_can_edit)
         self._build_history()
 
         layout = QVBoxLayout(self)
@@ -175,6 +175,7 @@ class RequestDetailPage(QWidget):
         self._load_documents()
         self._load_communications()
         self._load_fees()
+        self._load_destruction()
         self._load_history(detail)
 
     # -- transitions --------------------------------------------------------------------------------------
@@ -386,16 +387,9 @@ class RequestDetailPage(QWidget):
         if agency_id is not None:
             dialog.agency.setCurrentIndex(max(0, dialog.agency.findData(agency_id)))
         dialog.row("Agency", "agency_id", dialog.agency)
-        for attr, label, field in (("data", "Data", "data"), ("users", "Data users", "users")):
-            combo = QComboBox()
-            for d in Decision:
-                combo.addItem(humanise(d.value), d)
-            combo.setCurrentIndex(max(0, combo.findData(Decision.APPROVED)))
-            setattr(dialog, attr, combo)
-            dialog.row(label, field, combo)
-        dialog.on = QDateEdit(QDate.currentDate(), calendarPopup=True)
-        dialog.on.setDisplayFormat("yyyy-MM-dd")
-        dialog.row("Decided on", "decided_on", dialog.on)
+        dialog.data = dialog.row("Data", "data", enum_combo(Decision, Decision.APPROVED))
+        dialog.users = dialog.row("Data users", "users", enum_combo(Decision, Decision.APPROVED))
+        dialog.on = dialog.row("Decided on", "decided_on", date_edit())
         dialog.by = dialog.row("Decided by", "decided_by", QLineEdit())
         dialog.note = dialog.row("Note (required for a denial)", "note", QLineEdit())
         self.last_dialog = dialog
@@ -421,8 +415,12 @@ class RequestDetailPage(QWidget):
             self.draft_button.clicked.connect(self.draft_dsa)
             self.sign_button = QPushButton("Record signature…")
             self.sign_button.clicked.connect(self.sign_selected_party)
-            self.dsa_buttons.addWidget(self.draft_button)
-            self.dsa_buttons.addWidget(self.sign_button)
+            self.exhibit_button = QPushButton("Add exhibit…")
+            self.exhibit_button.clicked.connect(self.add_exhibit)
+            self.amend_button = QPushButton("Amend…")
+            self.amend_button.clicked.connect(self.amend_dsa)
+            for button in (self.draft_button, self.sign_button, self.exhibit_button, self.amend_button):
+                self.dsa_buttons.addWidget(button)
         self.dsa_buttons.addStretch(1)
         column.addLayout(self.dsa_buttons)
         self.tabs.addTab(page, "Agreement")
@@ -443,7 +441,9 @@ class RequestDetailPage(QWidget):
             self.parties_table.set_rows(list(d.parties))
         if hasattr(self, "draft_button"):
             self.draft_button.setVisible(self.dsa is None)
-            self.sign_button.setVisible(self.dsa is not None)
+            for button in (self.sign_button, self.exhibit_button):
+                button.setVisible(self.dsa is not None and self.dsa.executed_on is None)
+            self.amend_button.setVisible(self.dsa is not None and self.dsa.executed_on is not None)
 
     def draft_dsa(self) -> bool:
         def submit(dialog: FormDialog) -> int:
@@ -452,12 +452,8 @@ class RequestDetailPage(QWidget):
                 destroy_by=dialog.destroy.date().toPython())
 
         dialog = FormDialog(self, "Draft data sharing agreement", submit)
-        dialog.effective = QDateEdit(QDate.currentDate(), calendarPopup=True)
-        dialog.destroy = QDateEdit(QDate.currentDate().addYears(3), calendarPopup=True)
-        for edit in (dialog.effective, dialog.destroy):
-            edit.setDisplayFormat("yyyy-MM-dd")
-        dialog.row("Effective on", "effective_on", dialog.effective)
-        dialog.row("Recipient destroys data by", "destroy_by", dialog.destroy)
+        dialog.effective = dialog.row("Effective on", "effective_on", date_edit())
+        dialog.destroy = dialog.row("Recipient destroys data by", "destroy_by", date_edit(QDate.currentDate().addYears(3)))
         self.last_dialog = dialog
         return bool(dialog.exec())
 
@@ -473,9 +469,110 @@ class RequestDetailPage(QWidget):
 
         dialog = FormDialog(self, f"Signature of {party.label}", submit)
         dialog.who = dialog.row("Signed by", "signatory", QLineEdit())
-        dialog.on = QDateEdit(QDate.currentDate(), calendarPopup=True)
-        dialog.on.setDisplayFormat("yyyy-MM-dd")
-        dialog.row("Signed on", "signed_on", dialog.on)
+        dialog.on = dialog.row("Signed on", "signed_on", date_edit())
+        self.last_dialog = dialog
+        return bool(dialog.exec())
+
+    def add_exhibit(self) -> bool:
+        from app.models import ExhibitKind
+
+        if self.dsa is None:
+            return False
+        documents = self.context.desk.documents.list(self.request_id)
+
+        def submit(dialog: FormDialog) -> int:
+            return self.context.desk.agreements.add_exhibit(self.dsa.id, dialog.kind.currentData(), dialog.name.text(),
+                                                            document_id=dialog.document.currentData())
+
+        dialog = FormDialog(self, f"Exhibit to {self.dsa.number}", submit)
+        dialog.kind = dialog.row("Exhibit", "kind", enum_combo(ExhibitKind))
+        dialog.name = dialog.row("Title", "title", QLineEdit())
+        dialog.document = QComboBox()
+        dialog.document.addItem("(no attached document)", None)
+        for document in documents:
+            dialog.document.addItem(document.name, document.id)
+        dialog.row("Document", "document_id", dialog.document)
+        self.last_dialog = dialog
+        return bool(dialog.exec())
+
+    def amend_dsa(self) -> bool:
+        if self.dsa is None:
+            return False
+
+        def submit(dialog: FormDialog) -> int:
+            new_date = dialog.destroy.date().toPython() if dialog.extend.currentData() else None
+            return self.context.desk.agreements.amend(self.dsa.id, effective_on=dialog.on.date().toPython(),
+                                                      description=dialog.what.toPlainText(), new_destroy_by=new_date)
+
+        dialog = FormDialog(self, f"Amend {self.dsa.number}", submit)
+        dialog.on = dialog.row("Effective on", "effective_on", date_edit())
+        dialog.what = QTextEdit()
+        dialog.what.setAcceptRichText(False)
+        dialog.what.setMaximumHeight(90)
+        dialog.row("What changes", "description", dialog.what)
+        dialog.extend = QComboBox()
+        dialog.extend.addItem("Destroy-by date unchanged", False)
+        dialog.extend.addItem("New destroy-by date below", True)
+        dialog.row("Destroy-by date", "extend", dialog.extend)
+        dialog.destroy = dialog.row("New destroy-by date", "new_destroy_by",
+                                    date_edit(self.dsa.destroy_by or QDate.currentDate().toPython()))
+        self.last_dialog = dialog
+        return bool(dialog.exec())
+
+    # -- match log and destruction ------------------------------------------------------------------------
+    def _build_destruction(self, can_edit: bool) -> None:
+        page = QWidget()
+        self.match_table = SimpleTable([
+            Column("file", "File", "file_name", width=200),
+            Column("sender", "From", "sender_agency", width=80),
+            Column("received", "Received", "files_received_on", width=95),
+            Column("matched", "Matched", "matched_on", width=95),
+            Column("sent", "ID matrix sent", "id_matrix_sent_on", width=110),
+            Column("destroyed", "Inputs destroyed", "inputs_destroyed_on", width=120),
+        ], "No matching files logged yet (the hub records them).")
+        self.certificates_table = SimpleTable([
+            Column("kind", "Certificate", "kind", width=200),
+            Column("destroyed", "Destroyed on", "destroyed_on", width=110),
+            Column("by", "Certified by", "certified_by", width=200),
+            Column("received", "Received on", "received_on", width=110),
+            Column("notes", "Notes", "notes", width=300),
+        ], "No destruction certificates on file.")
+        column = QVBoxLayout(page)
+        column.addWidget(heading("Match log"))
+        column.addWidget(self.match_table, 1)
+        column.addWidget(heading("Destruction certificates"))
+        column.addWidget(self.certificates_table, 1)
+        if can_edit or self.context.role == "hub":
+            row = QHBoxLayout()
+            certify = QPushButton("File destruction certificate…")
+            certify.clicked.connect(self.file_certificate)
+            row.addWidget(certify)
+            row.addStretch(1)
+            column.addLayout(row)
+        self.tabs.addTab(page, "Match log && destruction")
+
+    def _load_destruction(self) -> None:
+        desk = self.context.desk
+        ok, entries = call_service(self, lambda: desk.matchlog.page(request_id=self.request_id, limit=10_000))
+        self.match_table.set_rows(entries if ok else [])
+        ok, certificates = call_service(self, lambda: desk.matchlog.certificates(self.request_id))
+        self.certificates_table.set_rows(certificates if ok else [])
+
+    def file_certificate(self) -> bool:
+        from app.models import CertificateKind
+
+        def submit(dialog: FormDialog) -> int:
+            return self.context.desk.matchlog.certify_destruction(
+                self.request_id, dialog.kind.currentData(), destroyed_on=dialog.destroyed.date().toPython(),
+                certified_by=dialog.by.text(), received_on=dialog.received.date().toPython(),
+                notes=dialog.notes.text())
+
+        dialog = FormDialog(self, "File a destruction certificate", submit)
+        dialog.kind = dialog.row("Certificate", "kind", enum_combo(CertificateKind, CertificateKind.RECIPIENT_DATA))
+        dialog.destroyed = dialog.row("Data destroyed on", "destroyed_on", date_edit())
+        dialog.by = dialog.row("Certified by", "certified_by", QLineEdit())
+        dialog.received = dialog.row("Certificate received on", "received_on", date_edit())
+        dialog.notes = dialog.row("Notes", "notes", QLineEdit())
         self.last_dialog = dialog
         return bool(dialog.exec())
 
@@ -592,14 +689,8 @@ class RequestDetailPage(QWidget):
                 request_id=self.request_id)
 
         dialog = FormDialog(self, "Log a communication", submit)
-        dialog.direction = QComboBox()
-        for d in Direction:
-            dialog.direction.addItem(humanise(d.value), d)
-        dialog.row("Direction", "direction", dialog.direction)
-        dialog.channel = QComboBox()
-        for c in Channel:
-            dialog.channel.addItem(humanise(c.value), c)
-        dialog.row("Channel", "channel", dialog.channel)
+        dialog.direction = dialog.row("Direction", "direction", enum_combo(Direction))
+        dialog.channel = dialog.row("Channel", "channel", enum_combo(Channel))
         dialog.counterpart = dialog.row("With", "counterpart", QLineEdit())
         dialog.subject = dialog.row("Subject", "subject", QLineEdit())
         dialog.summary = QTextEdit()
@@ -669,8 +760,8 @@ class RequestDetailPage(QWidget):
                                                    dialog.due.date().toPython())
 
         dialog = FormDialog(self, f"Issue {invoice.number}", submit)
-        dialog.issued = dialog.row("Issued on", "issued_on", _date_edit(QDate.currentDate()))
-        dialog.due = dialog.row("Due on", "due_on", _date_edit(QDate.currentDate().addDays(30)))
+        dialog.issued = dialog.row("Issued on", "issued_on", date_edit(QDate.currentDate()))
+        dialog.due = dialog.row("Due on", "due_on", date_edit(QDate.currentDate().addDays(30)))
         self.last_dialog = dialog
         return bool(dialog.exec())
 
@@ -688,7 +779,7 @@ class RequestDetailPage(QWidget):
         dialog.amount = QDoubleSpinBox(maximum=10_000_000, decimals=2, prefix="$")
         dialog.amount.setValue(invoice.outstanding_cents / 100)
         dialog.row("Amount", "amount_cents", dialog.amount)
-        dialog.on = dialog.row("Received on", "received_on", _date_edit(QDate.currentDate()))
+        dialog.on = dialog.row("Received on", "received_on", date_edit(QDate.currentDate()))
         dialog.reference = dialog.row("Reference", "reference", QLineEdit())
         self.last_dialog = dialog
         return bool(dialog.exec())
@@ -706,12 +797,6 @@ class RequestDetailPage(QWidget):
 
     def _load_history(self, detail) -> None:
         self.history_table.set_rows(list(reversed(detail.history)))
-
-
-def _date_edit(day: QDate) -> QDateEdit:
-    edit = QDateEdit(day, calendarPopup=True)
-    edit.setDisplayFormat("yyyy-MM-dd")
-    return edit
 
 
 class _Element:

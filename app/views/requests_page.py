@@ -1,11 +1,10 @@
 """The Requests screen: every data request, with a "New request" form."""
 from __future__ import annotations
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDateEdit,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -17,7 +16,7 @@ from PySide6.QtWidgets import (
 from app.services.lifecycle import LABELS
 from app.views.list_page import ListPage
 from app.views.table import Column, humanise
-from app.views.widgets import FormDialog
+from app.views.widgets import FormDialog, date_edit
 
 
 def state_label(state) -> str:
@@ -88,9 +87,7 @@ class RequestsPage(QWidget):
         for recipient in recipients:
             dialog.recipient.addItem(recipient.name, recipient.id)
         dialog.row("Data recipient", "recipient_id", dialog.recipient)
-        dialog.received = QDateEdit(QDate.currentDate(), calendarPopup=True)
-        dialog.received.setDisplayFormat("yyyy-MM-dd")
-        dialog.row("Received on", "received_on", dialog.received)
+        dialog.received = dialog.row("Received on", "received_on", date_edit())
         dialog.purpose = QTextEdit()
         dialog.purpose.setAcceptRichText(False)
         dialog.purpose.setMaximumHeight(90)

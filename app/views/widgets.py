@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
+from enum import Enum
 from typing import Any
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QDate, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -19,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.services.errors import ServiceError, ValidationFailed
 from app.views.style import colours
+from app.views.table import humanise
 
 
 class FormErrors:
@@ -128,6 +133,27 @@ class FormDialog(QDialog):
         if ok:
             self.result_value = value
             self.accept()
+
+
+def date_edit(day: date | QDate | None = None) -> QDateEdit:
+    """A date field with a calendar pop-up, ISO display, today by default."""
+    if day is None:
+        day = QDate.currentDate()
+    edit = QDateEdit(day if isinstance(day, QDate) else QDate(day.year, day.month, day.day), calendarPopup=True)
+    edit.setDisplayFormat("yyyy-MM-dd")
+    return edit
+
+
+def enum_combo(enum_cls: type[Enum], current: Enum | None = None, *, allow_none: str | None = None) -> QComboBox:
+    """A drop-down of an enum's members by readable label (``currentData()`` is the member)."""
+    combo = QComboBox()
+    if allow_none is not None:
+        combo.addItem(allow_none, None)
+    for member in enum_cls:
+        combo.addItem(humanise(str(member.value)), member)
+    if current is not None:
+        combo.setCurrentIndex(max(0, combo.findData(current)))
+    return combo
 
 
 def heading(text: str, name: str = "sectionTitle") -> QLabel:
