@@ -7,7 +7,8 @@ people. The check is deliberately simple and conservative, on two axes:
   synthetic or record id) holding text is refused; the same key holding a number is allowed, because run
   records describe fields by name with aggregate figures (``field_null_rates: {"ssn": 0.02}``);
 - values: any text shaped like an SSN (``123-45-6789`` or 9 bare digits), a SASID (10 bare digits), a
-  name followed by a date (``SMITH, JOHN 2001-04-05``) or several tab-separated rows (a pasted file).
+  name followed by a date in a plausible birth year (``SMITH, JOHN 2001-04-05``; this also catches a phrase
+  like "DGB Meeting 2014-03-12": reword it) or several tab-separated rows (a pasted file).
 
 Staff names in their roles (authorised representative, certifying officer) are not person-level data in
 this sense and pass.
@@ -15,6 +16,7 @@ this sense and pass.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from app.exchange.errors import PersonalDataFound
@@ -26,10 +28,13 @@ _PERSONAL_KEYS = {
 }
 _SSN = re.compile(r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)|^\s*\d{9}\s*$")
 _SASID = re.compile(r"^\s*\d{10}\s*$")
-_DATE = r"(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|(?:19|20)\d{6})"
+# Two or three capitalised words (``SMITH, JOHN`` / ``John Q. Smith``) right before a full date whose year
+# is a plausible birth year of someone in a cohort (not a recent meeting or signature date).
 _NAME_AND_DATE = re.compile(
-    rf"^\s*[A-Za-z][A-Za-z'\-]+,?(?:\s+[A-Za-z][A-Za-z'\-.]*){{1,3}}\s*[,;|\t]?\s*{_DATE}\s*$"
+    r"\b[A-Z][A-Za-z'\-]+,?(?:\s+[A-Z][A-Za-z'\-]*\.?){1,2}\s*[,;|\t]?\s*"
+    r"(?:(?P<iso>(?:19|20)\d\d)-\d\d-\d\d|\d{1,2}/\d{1,2}/(?P<us>(?:19|20)\d\d)|(?P<compact>(?:19|20)\d\d)\d{4})\b"
 )
+_RECENT_YEARS = 10
 
 
 def _key_is_personal(key: str) -> bool:
@@ -41,8 +46,10 @@ def _value_problem(text: str) -> str | None:
         return "text shaped like a Social Security number"
     if _SASID.match(text):
         return "a 10-digit value shaped like a SASID"
-    if _NAME_AND_DATE.match(text):
-        return "a name followed by a date (shaped like a name and date of birth)"
+    for hit in _NAME_AND_DATE.finditer(text):
+        year = int(hit.group("iso") or hit.group("us") or hit.group("compact"))
+        if year <= date.today().year - _RECENT_YEARS:
+            return "a name followed by a date (shaped like a name and date of birth)"
     if text.count("\t") >= 2 and text.count("\n") >= 2:
         return "several tab-separated rows (shaped like a pasted data file)"
     return None

@@ -67,6 +67,7 @@ from app.store.keyslots import write_atomically
 
 from .audit_chain import record_of
 from .base import ADMINS, HUB_WORK, Kind, Service, UnitOfWork
+from .documents import clean_file_name
 from .errors import NotFound, RuleViolation, ServiceError, ValidationFailed
 
 # The change kind carried to ``Desk.on_change`` listeners when identity, peers or the package log change.
@@ -297,7 +298,7 @@ class ExchangeService(Service):
             if request_number is not None:
                 stmt = stmt.where(PackageLogEntry.request_number == request_number)
             stmt = stmt.order_by(PackageLogEntry.recorded_at.desc(), PackageLogEntry.id.desc()).limit(limit)
-            return [_package_info(e, name) for e, name in s.execute(stmt).tuples()]
+            return [_package_info(e, name) for e, name in s.execute(stmt).all()]
 
     def save_again(self, package_id: str, folder: Path) -> Path:
         """Write a sent package's file again (the same bytes, the same sequence number), e.g. when the USB
@@ -330,19 +331,18 @@ class ExchangeService(Service):
                 select(Agency).join(RequestedAgency, RequestedAgency.agency_id == Agency.id)
                 .where(RequestedAgency.request_id == req.id).order_by(Agency.code)).scalars())
             recipient = s.get(DataRecipient, req.recipient_id) if req.recipient_id else None
-            names = {a.id: a.code for a in agencies}
+            codes = dict(s.execute(select(Agency.id, Agency.code)).all())
             destroy_by = dsa.destroy_by
             for amendment in s.scalars(select(DsaAmendment).where(DsaAmendment.dsa_id == dsa.id)
                                        .order_by(DsaAmendment.number)):
                 destroy_by = amendment.new_destroy_by or destroy_by
             parties = []
             for p in dsa.parties:
-                if p.kind is PartyKind.AGENCY:
-                    name = names.get(p.agency_id) or (s.get(Agency, p.agency_id).code if p.agency_id else "agency")
-                elif p.kind is PartyKind.RECIPIENT:
+                # Agencies (the hub and the operating group are agencies too) travel by code, the recipient by name.
+                if p.kind is PartyKind.RECIPIENT:
                     name = recipient.name if recipient else "data recipient"
                 else:
-                    name = {PartyKind.HUB: "Data Integration Hub", PartyKind.OPERATING_GROUP: "Operating Group"}[p.kind]
+                    name = codes.get(p.agency_id, p.kind.value.replace("_", " "))
                 parties.append({"kind": p.kind.value, "name": name, "signatory": p.signatory, "signed_on": p.signed_on})
             elements = {(e.agency_id, _field_key(e.name)) for e in req.elements if not e.struck}
             linked = {_field_key(part) for part in req.fields_to_link.replace(";", ",").replace("\n", ",").split(",")}
@@ -491,7 +491,7 @@ class ExchangeService(Service):
         outcome: list[ImportResult] = []
         try:
             with self._desk.store.session() as session:
-                outcome.append(self._import(UnitOfWork(session, self.actor), data, check_role=True))
+                outcome.append(self._import(UnitOfWork(session, self.actor), data, dry_run=True))
                 raise _Rollback
         except _Rollback:
             pass
@@ -503,10 +503,12 @@ class ExchangeService(Service):
         and the services' own errors when the contents break a rule of this store."""
         with self._write("import packages", [EXCHANGE, Kind.REQUESTS, Kind.AGREEMENTS, Kind.MATCHLOG,
                                              Kind.RECIPIENTS, Kind.DOCUMENTS], roles=HUB_WORK) as uow:
-            return self._import(uow, data, check_role=False)
+            return self._import(uow, data, dry_run=False)
 
-    def _import(self, uow: UnitOfWork, data: bytes, *, check_role: bool) -> ImportResult:
-        if check_role and self.actor.role not in HUB_WORK:
+    def _import(self, uow: UnitOfWork, data: bytes, *, dry_run: bool) -> ImportResult:
+        """Every check, then the changes, in the caller's unit of work. ``dry_run`` (preview) also keeps the
+        change away from anything outside the store (the method registry file)."""
+        if dry_run and self.actor.role not in HUB_WORK:
             raise PackageRefused(f"As {self.actor.role.value} you may not import packages.")
         s = uow.session
         try:
@@ -543,7 +545,7 @@ class ExchangeService(Service):
         apply = _APPLY.get((m.kind, me_row.site))
         if apply is None:
             raise PackageRefused(f"A {KIND_TITLES[m.kind]} cannot be imported on the {me_row.site.value.upper()} side.")
-        changes = apply(self, uow, checked, contents)
+        changes = apply(self, uow, checked, contents, dry_run)
         number = _request_number_of(m.kind, checked)
         self._log(uow, m, PackageDirection.RECEIVED, peer, number, _summary(m.kind, checked), env.sha256, wire)
         return ImportResult(m.kind, KIND_TITLES[m.kind], peer.name, m.sequence, number, False, tuple(changes),
@@ -566,7 +568,8 @@ class ExchangeService(Service):
 
     # ---- applying, per type and side ---------------------------------------------------------------------
 
-    def _apply_work_order(self, uow: UnitOfWork, wo: dict[str, Any], contents: dict[str, bytes]) -> list[str]:
+    def _apply_work_order(self, uow: UnitOfWork, wo: dict[str, Any], contents: dict[str, bytes],
+                          dry_run: bool) -> list[str]:
         """Hub side: create or update the request as a work order, with its agencies, recipient and DSA."""
         s, changes = uow.session, []
         r = wo["request"]
@@ -587,7 +590,8 @@ class ExchangeService(Service):
 
         recipient_id = None
         if wo["recipient"]:
-            rec = s.scalar(select(DataRecipient).where(DataRecipient.name == wo["recipient"]["name"]))
+            rec = s.scalar(select(DataRecipient).where(
+                func.lower(DataRecipient.name) == wo["recipient"]["name"].lower()))
             values = {"recipient_type": recipient_type,
                       "authorized_representative": wo["recipient"]["authorized_representative"],
                       "representative_email": wo["recipient"]["representative_email"]}
@@ -631,7 +635,11 @@ class ExchangeService(Service):
                 changes.append(f"update {d['number']}: effective {d['effective_on']}, destroy by {d['destroy_by']}")
             wanted_parties = []
             for p, kind in zip(d["parties"], party_kinds, strict=True):
-                agency = agencies.get(p["name"]) if kind is PartyKind.AGENCY else None
+                agency = None
+                if kind is not PartyKind.RECIPIENT:
+                    agency = s.scalar(select(Agency).where(Agency.code == p["name"]))
+                    if agency is None and kind is PartyKind.AGENCY:
+                        raise PackageRefused(f"The DSA names party {p['name']}, which is not in this hub's agency list.")
                 wanted_parties.append((kind, agency.id if agency else None,
                                        recipient_id if kind is PartyKind.RECIPIENT else None,
                                        p["signatory"], p["signed_on"]))
@@ -649,7 +657,8 @@ class ExchangeService(Service):
         changes.append(f"destroy input files within {wo['input_destruction']} of the stewards' confirmation")
         return changes
 
-    def _apply_completion(self, uow: UnitOfWork, c: dict[str, Any], contents: dict[str, bytes]) -> list[str]:
+    def _apply_completion(self, uow: UnitOfWork, c: dict[str, Any], contents: dict[str, bytes],
+                          dry_run: bool) -> list[str]:
         """OPM side: record the hub's files and match in the match log, then move the request forward."""
         s, changes = uow.session, []
         req = _request_for_package(s, c["request_number"])
@@ -678,7 +687,8 @@ class ExchangeService(Service):
                                  "completion report from the hub")
         return changes
 
-    def _apply_destruction(self, uow: UnitOfWork, d: dict[str, Any], contents: dict[str, bytes]) -> list[str]:
+    def _apply_destruction(self, uow: UnitOfWork, d: dict[str, Any], contents: dict[str, bytes],
+                           dry_run: bool) -> list[str]:
         """OPM side: mark the input files destroyed, file the certificate (and its scan), move the request."""
         s, changes = uow.session, []
         req = _request_for_package(s, d["request_number"])
@@ -697,7 +707,7 @@ class ExchangeService(Service):
             blob = contents.get(d["attachment"])
             if blob is None:
                 raise PackageRefused(f"The certificate refers to the file {d['attachment']}, which the package lacks.")
-            doc = Document(request_id=req.id, name=d["attachment"], media_type=_media_type(d["attachment"]),
+            doc = Document(request_id=req.id, name=clean_file_name(d["attachment"]), media_type=_media_type(d["attachment"]),
                            size=len(blob), sha256=hashlib.sha256(blob).hexdigest(), uploaded_by=self.actor.username)
             uow.created(doc, action="attach")
             s.add(DocumentContent(document_id=doc.id, content=blob))
@@ -712,9 +722,16 @@ class ExchangeService(Service):
         changes += self._advance(uow, req, (S.INPUTS_DESTROYED,), d["destroyed_on"], "hub's destruction certificate")
         return changes
 
-    def _apply_method_approval(self, uow: UnitOfWork, a: dict[str, Any], contents: dict[str, bytes]) -> list[str]:
-        """Hub side: record the Board's approval of a method version in the approved-methods registry."""
+    def _apply_method_approval(self, uow: UnitOfWork, a: dict[str, Any], contents: dict[str, bytes],
+                               dry_run: bool) -> list[str]:
+        """Hub side: record the Board's approval of a method version in the matching engine's approved-methods
+        registry (a file beside the store, see ``app.matching.registry``).
+
+        The registry file is written last, just before the store commits. Should the commit then fail, the
+        approval is already registered and importing the package again finds it there and completes the log.
+        """
         from app.matching.method import MethodError, parse_method
+        from app.matching.registry import Registry, RegistryError
 
         try:
             method = parse_method(a["document"])
@@ -723,10 +740,20 @@ class ExchangeService(Service):
         ref = a["method"]
         if (method.id, method.version, method.sha256) != (ref["id"], ref["version"], ref["sha256"]):
             raise PackageRefused("The method document does not match the approved id, version and hash.")
+        registry = Registry.default()
+        try:
+            known = registry.find(method)
+            if known is None and not dry_run:
+                note = f"DGB decision of {a['approved_on']}" + (f", {a['motion']}" if a["motion"] else "")
+                registry.approve(method, a["approved_by"], f"{note}; received by package from OPM")
+        except RegistryError as exc:
+            raise PackageRefused(exc.message) from None
         uow.audit("method_approval", "methods", None, None, {
             "id": method.id, "version": method.version, "sha256": method.sha256,
             "approved_on": a["approved_on"].isoformat(), "approved_by": a["approved_by"], "motion": a["motion"]})
-        return [f"register method {method.id} v{method.version} (sha256 {method.sha256[:12]}…) as approved by "
+        if known is not None:
+            return [f"method {method.label} is already in the approved-methods registry"]
+        return [f"register method {method.label} (sha256 {method.sha256[:12]}…) as approved by "
                 f"{a['approved_by']} on {a['approved_on']}"]
 
     def _advance(self, uow: UnitOfWork, req: DataRequest, targets: tuple[RequestState, ...], on: date,
@@ -870,7 +897,7 @@ def _agency_by_code(s: Session, code: str) -> Agency:
 
 def _match_entries(s: Session, request_id: int) -> list[tuple[MatchLogEntry, str]]:
     return list(s.execute(select(MatchLogEntry, Agency.code).join(Agency, Agency.id == MatchLogEntry.sender_agency_id)
-                          .where(MatchLogEntry.request_id == request_id).order_by(MatchLogEntry.id)).tuples())
+                          .where(MatchLogEntry.request_id == request_id).order_by(MatchLogEntry.id)).all())
 
 
 def _field_key(name: str) -> str:
