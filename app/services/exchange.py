@@ -68,6 +68,7 @@ from app.store.keyslots import write_atomically
 from .audit_chain import record_of
 from .base import ADMINS, HUB_WORK, Kind, Service, UnitOfWork
 from .documents import clean_file_name
+from .requests import apply_transition
 from .errors import NotFound, RuleViolation, ServiceError, ValidationFailed
 
 # The change kind carried to ``Desk.on_change`` listeners when identity, peers or the package log change.
@@ -772,7 +773,7 @@ class ExchangeService(Service):
             if reasons:
                 moved.append(f"request {req.number} stays {lifecycle.LABELS[req.state]}: " + "; ".join(reasons))
                 break
-            _transition(uow, req, target, on, why)
+            apply_transition(uow, req, target, on, why)
             moved.append(f"request {req.number} moves to {lifecycle.LABELS[target]}")
         return moved
 
@@ -841,17 +842,6 @@ _APPLY: dict[tuple[str, Site], Callable[..., list[str]]] = {
     ("completion", Site.OPM): ExchangeService._apply_completion,
     ("destruction_certificate", Site.OPM): ExchangeService._apply_destruction,
 }
-
-
-def _transition(uow: UnitOfWork, req: DataRequest, target: RequestState, on: date, note: str) -> None:
-    from app.models import RequestStateChange
-
-    before = record_of(req)
-    source = req.state
-    req.state = target
-    uow.session.add(RequestStateChange(request_id=req.id, from_state=source, to_state=target, on=on,
-                                       actor=uow.actor.username, note=note))
-    uow.updated(req, before, action="transition")
 
 
 def _assign(uow: UnitOfWork, obj: Any, values: dict[str, Any], action: str = "update") -> bool:

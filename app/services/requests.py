@@ -294,23 +294,7 @@ class RequestService(Service):
         with self._write("move requests", [Kind.REQUESTS, Kind.AGREEMENTS], roles=HUB_WORK) as uow:
             facts = lifecycle.load_facts(uow.session, request_id)
             lifecycle.check_transition(facts, target)
-            req = uow.get(DataRequest, request_id, "request")
-            before = record_of(req)
-            source = req.state
-            if target is S.LOGGED and req.number is None:
-                req.number = _next_number(uow.session)
-            if target in (S.APPROVED, S.DENIED):
-                req.decision_on = day
-            if target is S.ON_HOLD:
-                req.held_from = source
-            elif source is S.ON_HOLD:
-                req.held_from = None
-            if target is S.DSA_EXECUTED:
-                mark_executed(uow, request_id, day)
-            req.state = target
-            uow.session.add(RequestStateChange(request_id=req.id, from_state=source, to_state=target, on=day,
-                                               actor=self.actor.username, note=note))
-            uow.updated(req, before, action="transition")
+            apply_transition(uow, uow.get(DataRequest, request_id, "request"), target, day, note)
             return target
 
     # ---- reading ---------------------------------------------------------------------------------------
@@ -424,6 +408,28 @@ class RequestService(Service):
         gone = [a for a in agency_ids if found[a] in (AgencyStatus.WITHDRAWN, AgencyStatus.SUSPENDED)]
         if gone:
             raise RuleViolation("Suspended or withdrawn agencies cannot be asked for data.")
+
+
+def apply_transition(uow: UnitOfWork, req: DataRequest, target: RequestState, day: date, note: str = "") -> None:
+    """Move ``req`` to ``target`` inside the caller's unit of work, once the caller has checked the rules
+    (``lifecycle.check_transition``): numbers a logged request, dates a decision, keeps or clears the held
+    stage, executes the DSA, records the state change and audits it. Also used by the package importer."""
+    before = record_of(req)
+    source = req.state
+    if target is S.LOGGED and req.number is None:
+        req.number = _next_number(uow.session)
+    if target in (S.APPROVED, S.DENIED):
+        req.decision_on = day
+    if target is S.ON_HOLD:
+        req.held_from = source
+    elif source is S.ON_HOLD:
+        req.held_from = None
+    if target is S.DSA_EXECUTED:
+        mark_executed(uow, req.id, day)
+    req.state = target
+    uow.session.add(RequestStateChange(request_id=req.id, from_state=source, to_state=target, on=day,
+                                       actor=uow.actor.username, note=note))
+    uow.updated(req, before, action="transition")
 
 
 def _next_number(session: Session) -> str:
