@@ -1,0 +1,303 @@
+"""Standardise a matching file's raw text columns into the clean fields the comparisons use.
+
+Work is done once per *distinct* value (names, dates and codes repeat a lot) and mapped back with the
+factorize codes, so a 1.7M-row file costs what its distinct values cost. The field rules are documented in
+docs/architecture.md ("Matching input").
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from app.matching import names
+
+# Canonical input columns (io.read_matching_file renames a file's headers to these).
+P20WIN_COLUMNS = ("LastName", "MiddleName", "FirstName", "DOB", "Gender", "HighSchoolCode", "HighSchoolName",
+                  "SASID", "SSN", "SyntheticID")
+WAGE_COLUMNS = ("SSN", "LastName", "FirstInitial", "Year", "Quarter", "Wages", "IndustryCode", "SyntheticID")
+INPUT_COLUMNS = tuple(dict.fromkeys(P20WIN_COLUMNS + WAGE_COLUMNS))
+
+STANDARD_COLUMNS = ("record_id", "first_name", "middle_name", "last_name", "last_name_first", "last_name_last",
+                    "first_name_canonical", "suffix", "first_initial", "dob", "dob_year", "dob_month",
+                    "dob_day", "gender", "ssn", "sasid", "hs_code")
+
+# Published or notorious numbers that appear in files as placeholders (SSA's 1938 Woolworth wallet card,
+# the 1940s SSA pamphlet number, a number printed in advertising).
+DUMMY_SSNS = frozenset({"123456789", "078051120", "219099999", "457555462", "012345678", "987654321"})
+_DUMMY_NUMBERS = np.array(sorted(int(s) for s in DUMMY_SSNS), dtype=np.int64)
+
+_MALE = frozenset({"M", "MALE", "1", "MAN", "BOY"})
+_FEMALE = frozenset({"F", "FEMALE", "2", "WOMAN", "GIRL"})
+_UNKNOWN_GENDER = frozenset({"U", "UNKNOWN", "X", "N", "0", "9", "O", "NB", "NONBINARY", "OTHER", "NA", "NULL"})
+
+
+def _distinct(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, values)``: factorize codes per row (-1 = missing) and the distinct values, stripped.
+
+    A column the frame lacks gives all -1. Every later step works on ``values`` only.
+    """
+    if column not in frame.columns:
+        return np.full(len(frame), -1, dtype=np.intp), np.empty(0, dtype=object)
+    codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+    return codes, np.array([str(v).strip() for v in uniques], dtype=object)
+
+
+def raw_text(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as an object array of str, "" where missing or absent."""
+    if column not in frame.columns:
+        return np.full(len(frame), "", dtype=object)
+    values = frame[column].to_numpy(dtype=object, na_value="")
+    if not all(isinstance(v, str) for v in values[:1000]):  # user-built frames may hold numbers
+        values = np.array([str(v) for v in values], dtype=object)
+    return values
+
+
+def _spread(codes: np.ndarray, per_value) -> np.ndarray:
+    """Per-distinct-value results back onto the rows; code -1 (missing) gives None."""
+    mapped = np.empty(len(per_value) + 1, dtype=object)
+    mapped[:-1] = per_value
+    mapped[-1] = None
+    return mapped[codes]
+
+
+def _spread_string(codes: np.ndarray, per_value, index: pd.Index) -> pd.Series:
+    """Like `_spread` but straight into a ``string`` column: the distinct values are converted, not rows."""
+    distinct = pd.array(np.append(np.asarray(per_value, dtype=object), None), dtype="string")
+    return pd.Series(distinct.take(codes, allow_fill=True), index=index)
+
+
+def _string(values: np.ndarray | list, index: pd.Index) -> pd.Series:
+    return pd.Series(pd.array(np.asarray(values, dtype=object), dtype="string"), index=index)
+
+
+# --- SSN --------------------------------------------------------------------------------------------------
+
+def check_ssns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Clean SSN strings: ``(ssn or None, reason or None)`` per element ("" gives no reason).
+
+    Dashes, spaces and dots are dropped; anything that is not 9 digits, or is a number the SSA never issues
+    (area 000, 666 or 900-999, group 00, serial 0000), repeats one digit, or is a known dummy, is None with
+    the reason. Leading zeros are kept; lost ones are not guessed back. Vectorised: 9-character values
+    (nearly all) are checked as a numpy digit matrix, so it runs on whole columns (SSNs rarely repeat, so
+    finding distinct values first would cost more than it saves).
+    """
+    n = len(values)
+    ssn = np.full(n, None, dtype=object)
+    reason = np.full(n, None, dtype=object)
+    if n == 0:
+        return ssn, reason
+    texts = np.asarray(values, dtype=object).copy()
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    odd = np.flatnonzero(lengths != 9)
+    if len(odd):
+        texts[odd] = ["".join(v.replace("-", "").replace(".", "").split()) for v in texts[odd]]
+        lengths[odd] = [len(v) for v in texts[odd]]
+    nine = np.flatnonzero(lengths == 9)
+    digits = (np.array(texts[nine], dtype="U9").view(np.uint32).reshape(-1, 9) - 48).astype(np.int64)
+    is_digits = ((digits >= 0) & (digits <= 9)).all(axis=1)
+    reason[lengths > 0] = "SSN is not 9 digits"
+    good = nine[is_digits]
+    digits = digits[is_digits]
+    area = digits[:, :3] @ np.array([100, 10, 1])
+    group = digits[:, 3:5] @ np.array([10, 1])
+    serial = digits[:, 5:] @ np.array([1000, 100, 10, 1])
+    why = np.full(len(good), None, dtype=object)
+    why[np.isin(area * 1_000_000 + group * 10_000 + serial, _DUMMY_NUMBERS)] = "SSN is a well-known dummy number"
+    why[(digits == digits[:, :1]).all(axis=1)] = "SSN repeats one digit"
+    why[serial == 0] = "SSN serial number 0000 is never issued"
+    why[group == 0] = "SSN group number 00 is never issued"
+    why[(area == 0) | (area == 666) | (area >= 900)] = "SSN area number (000, 666 or 9xx) is never issued"
+    reason[good] = why
+    ok = good[pd.isna(why)]
+    ssn[ok] = texts[ok]
+    return ssn, reason
+
+
+# --- dates ------------------------------------------------------------------------------------------------
+
+_TIME_PART = re.compile(r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AP]M)?)$", re.IGNORECASE)
+_YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+_XYY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})$")
+_D_MON_Y = re.compile(r"^(\d{1,2})[-/ .]*([A-Z]{3,9})[-/ .,]*(\d{4}|\d{2})$")
+_MON_D_Y = re.compile(r"^([A-Z]{3,9})[-/ .]*(\d{1,2})(?:ST|ND|RD|TH)?[-/ .,]*(\d{4}|\d{2})$")
+_MONTHS = {m: i for i, ms in enumerate(
+    [("JAN", "JANUARY"), ("FEB", "FEBRUARY"), ("MAR", "MARCH"), ("APR", "APRIL"), ("MAY",), ("JUN", "JUNE"),
+     ("JUL", "JULY"), ("AUG", "AUGUST"), ("SEP", "SEPT", "SEPTEMBER"), ("OCT", "OCTOBER"),
+     ("NOV", "NOVEMBER"), ("DEC", "DECEMBER")], start=1) for m in ms}
+
+
+def _real_date(y: int, m: int, d: int, today: dt.date) -> tuple[int | None, str | None]:
+    try:
+        date = dt.date(y, m, d)
+    except ValueError:
+        return None, "DOB is not a real calendar date"
+    if y < 1900:
+        return None, "DOB is before 1900"
+    if date > today:
+        return None, "DOB is in the future"
+    return y * 10000 + m * 100 + d, None
+
+
+def check_dates(values: np.ndarray, today: dt.date | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Parse distinct date strings: ``(YYYYMMDD int or None, reason or None)`` per element.
+
+    Accepts YYYYMMDD, YYYY-MM-DD (/ or . too), MM/DD/YYYY and M/D/YY (-, . too), 15-MAR-2001, March 15 2001,
+    and a trailing time of day. Slashed dates are month first unless the column itself shows day-first
+    (some first part > 12 and no second part > 12). Two-digit years pivot on ``today``: a year that would lie
+    in the future belongs to the previous century. Impossible, pre-1900 or future dates are None + reason.
+    """
+    today = today or dt.date.today()
+    pivot = today.year % 100
+    n = len(values)
+    out = np.empty(n, dtype=object)
+    reason = np.empty(n, dtype=object)
+    texts = [_TIME_PART.sub("", str(v).strip()).strip().upper() for v in values]
+    slashed = [_XYY.match(t) for t in texts]
+    firsts = [int(m.group(1)) for m in slashed if m]
+    seconds = [int(m.group(2)) for m in slashed if m]
+    day_first = any(a > 12 for a in firsts) and not any(b > 12 for b in seconds)
+
+    def year(text: str) -> int:
+        y = int(text)
+        if len(text) == 2:
+            y += 2000 if y <= pivot else 1900
+        return y
+
+    for i, t in enumerate(texts):
+        if not t:
+            continue
+        if t.isdigit() and len(t) == 8:
+            value, why = _real_date(int(t[:4]), int(t[4:6]), int(t[6:]), today)
+            if value is None:  # MMDDYYYY, sent by some older systems
+                alt, _ = _real_date(int(t[4:]), int(t[:2]), int(t[2:4]), today)
+                value, why = (alt, None) if alt is not None else (None, why)
+        elif m := _YMD.match(t):
+            value, why = _real_date(int(m[1]), int(m[2]), int(m[3]), today)
+        elif m := slashed[i]:
+            a, b = int(m[1]), int(m[2])
+            month, day = (b, a) if day_first else (a, b)
+            value, why = _real_date(year(m[3]), month, day, today)
+        elif (m := _D_MON_Y.match(t)) and m[2] in _MONTHS:
+            value, why = _real_date(year(m[3]), _MONTHS[m[2]], int(m[1]), today)
+        elif (m := _MON_D_Y.match(t)) and m[1] in _MONTHS:
+            value, why = _real_date(year(m[3]), _MONTHS[m[1]], int(m[2]), today)
+        else:
+            value, why = None, "DOB format not recognised"
+        out[i], reason[i] = value, why
+    return out, reason
+
+
+# --- codes ------------------------------------------------------------------------------------------------
+
+def check_genders(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Map distinct gender codes to M/F: ``(code or None, reason or None)``.
+
+    M/Male/1 -> M, F/Female/2 -> F (ISO 5218 numbering); U, X, 0, 9 and similar are deliberately unknown
+    (None, no reason); anything else is None with a reason.
+    """
+    out = np.empty(len(values), dtype=object)
+    reason = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        code = re.sub(r"[^A-Z0-9]", "", names.fold(str(v)))
+        if code in _MALE:
+            out[i] = "M"
+        elif code in _FEMALE:
+            out[i] = "F"
+        elif code and code not in _UNKNOWN_GENDER:
+            reason[i] = "Gender code not recognised"
+    return out, reason
+
+
+def check_hs_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CEEB high-school codes: 1-6 digits, zero-padded to 6; anything else None + reason."""
+    out = np.empty(len(values), dtype=object)
+    reason = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        code = str(v).strip()
+        if not code:
+            continue
+        if code.isascii() and code.isdigit() and len(code) <= 6:
+            out[i] = code.zfill(6)
+        else:
+            reason[i] = "HighSchoolCode is not a 1-6 digit CEEB code"
+    return out, reason
+
+
+def _sasids(values: np.ndarray) -> list:
+    return [re.sub(r"[\s\-]", "", names.fold(str(v))) or None for v in values]
+
+
+# --- the frame --------------------------------------------------------------------------------------------
+
+def standardise(frame: pd.DataFrame, *, today: dt.date | None = None) -> pd.DataFrame:
+    """Clean fields for matching from a raw frame with canonical column names (see `read_matching_file`).
+
+    Returns one row per input row, same order, a fresh RangeIndex, the columns in `STANDARD_COLUMNS`:
+    names as upper-case ASCII words (suffix split off, nickname resolved in ``first_name_canonical``),
+    ``dob`` Int32 YYYYMMDD with Int16 parts, ``gender`` M/F, ``ssn`` 9 digits, ``hs_code`` 6 digits; strings
+    use pandas ``string`` dtype, unusable values are <NA>. Columns the frame lacks come out all <NA>.
+    ``record_id`` is SyntheticID unchanged. ``today`` fixes the two-digit-year pivot and the future-date
+    check (default: the current date). Never raises on odd text; raises KeyError without SyntheticID.
+    """
+    if "SyntheticID" not in frame.columns:
+        raise KeyError("standardise needs a SyntheticID column")
+    frame = frame.reset_index(drop=True)
+    index = frame.index
+    out: dict[str, pd.Series] = {"record_id": frame["SyntheticID"].astype("string")}
+
+    codes, values = _distinct(frame, "Gender")
+    gender_per_value = check_genders(values)[0]
+    out["gender"] = _spread_string(codes, gender_per_value, index)
+    gender = _spread(codes, gender_per_value)
+
+    codes, values = _distinct(frame, "LastName")
+    parsed = [names.surname(v) for v in values]
+    for i, column in enumerate(("last_name", "last_name_first", "last_name_last")):
+        out[column] = _spread_string(codes, [p[i] for p in parsed], index)
+    suffix = _spread(codes, [p[3] for p in parsed])
+
+    codes, values = _distinct(frame, "MiddleName")
+    parsed = [names.given_name(v) for v in values]
+    out["middle_name"] = _spread_string(codes, [p[0] for p in parsed], index)
+    middle_suffix = _spread(codes, [p[1] for p in parsed])
+
+    codes, values = _distinct(frame, "FirstName")
+    parsed = [names.given_name(v) for v in values]
+    first_values = np.array([p[0] for p in parsed] + [None], dtype=object)
+    out["first_name"] = _spread_string(codes, first_values[:-1], index)
+    first_suffix = _spread(codes, [p[1] for p in parsed])
+    initials = _spread(codes, [v[0] if v else None for v in first_values[:-1]])
+    # Nicknames depend on gender (CHRIS): resolve each distinct (first name, gender) pair once.
+    gender_key = np.select([gender == "M", gender == "F"], [1, 2], 0)
+    pair_codes, pairs = pd.factorize(codes.astype(np.int64) * 3 + gender_key)
+    canonical = [None if (n := first_values[p // 3]) is None
+                 else names.canonical_given_name(n, (None, "M", "F")[p % 3]) for p in pairs]
+    out["first_name_canonical"] = _spread_string(pair_codes, canonical, index)
+
+    if "FirstInitial" in frame.columns:
+        codes, values = _distinct(frame, "FirstInitial")
+        given = _spread(codes, [(names.given_name(v)[0] or " ")[0].strip() or None for v in values])
+        initials = np.where(pd.isna(initials), given, initials)
+    out["first_initial"] = _string(initials, index)
+
+    for other in (first_suffix, middle_suffix):
+        suffix = np.where(pd.isna(suffix), other, suffix)
+    out["suffix"] = _string(suffix, index)
+
+    codes, values = _distinct(frame, "DOB")
+    dob = pd.array(np.append(check_dates(values, today)[0], None), dtype="Int32").take(codes, allow_fill=True)
+    out["dob"] = pd.Series(dob, index=index)
+    out["dob_year"] = (out["dob"] // 10000).astype("Int16")
+    out["dob_month"] = (out["dob"] // 100 % 100).astype("Int16")
+    out["dob_day"] = (out["dob"] % 100).astype("Int16")
+
+    out["ssn"] = _string(check_ssns(raw_text(frame, "SSN"))[0], index)
+    codes, values = _distinct(frame, "SASID")
+    out["sasid"] = _spread_string(codes, _sasids(values), index)
+    codes, values = _distinct(frame, "HighSchoolCode")
+    out["hs_code"] = _spread_string(codes, check_hs_codes(values)[0], index)
+    return pd.DataFrame({c: out[c] for c in STANDARD_COLUMNS}, index=index)
