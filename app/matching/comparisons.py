@@ -37,8 +37,30 @@ def _date_days(values: np.ndarray) -> np.ndarray:
     return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + d - 1
 
 
-def _level_on_unique(level, comp: Comparison, coded: Coded, ua, ub, vocab) -> np.ndarray:
+_SCORERS = {"jaro_winkler": JaroWinkler.normalized_similarity, "damerau_levenshtein": DamerauLevenshtein.distance}
+
+
+def _level_on_unique(level, comp: Comparison, coded: Coded, ua, ub, vocab, idx, cache) -> np.ndarray:
+    """Whether each unique value pair (ua[idx], ub[idx]) reaches `level`.
+
+    cache[kind] holds a string score per unique pair, computed once on the first level of that kind
+    (later levels of the same kind only see pairs the earlier one left, a subset).
+    """
     kind, params = level.type, level.params
+    if kind in _SCORERS:
+        if kind not in cache:
+            scores = np.full(len(ua), np.nan, np.float32)
+            # The loosest level's bound as cutoff lets rapidfuzz stop early on hopeless pairs.
+            bounds = [lv.params["min" if kind == "jaro_winkler" else "max"]
+                      for lv in comp.levels if lv.type == kind]
+            cutoff = min(bounds) if kind == "jaro_winkler" else max(bounds)
+            scores[idx] = process.cpdist(vocab[ua[idx]], vocab[ub[idx]], scorer=_SCORERS[kind],
+                                         score_cutoff=cutoff, workers=-1)
+            cache[kind] = scores
+        if kind == "jaro_winkler":
+            return cache[kind][idx] >= float(params["min"])
+        return cache[kind][idx] <= int(params["max"])
+    ua, ub = ua[idx], ub[idx]
     if kind == "exact":
         return ua == ub
     if kind == "same":
@@ -53,12 +75,6 @@ def _level_on_unique(level, comp: Comparison, coded: Coded, ua, ub, vocab) -> np
             for mb in maps:
                 hit |= (ma[ua] == mb[ub]) & (ma[ua] >= 0)
         return hit
-    if kind == "jaro_winkler":
-        sim = process.cpdist(vocab[ua], vocab[ub], scorer=JaroWinkler.normalized_similarity, workers=-1)
-        return sim >= float(params["min"])
-    if kind == "damerau_levenshtein":
-        dist = process.cpdist(vocab[ua], vocab[ub], scorer=DamerauLevenshtein.distance, workers=-1)
-        return dist <= int(params["max"])
     if kind in ("date_swap", "date_one_digit", "date_within", "date_same_year"):
         a, b = vocab[ua], vocab[ub]
         ya, ma, da = _date_parts(a)
@@ -88,16 +104,26 @@ def compute_levels(comp: Comparison, coded: Coded, li: np.ndarray, ri: np.ndarra
         return levels
     width = np.int64(len(fc.vocab))
     pair_key = cl[present].astype(np.int64) * width + cr[present]
-    inverse, uniques = pd.factorize(pair_key)
+    if width * width <= max(4 * len(pair_key), 1 << 16):
+        # Small vocabulary (gender, dates on small files): a dense table beats hashing.
+        seen = np.zeros(width * width, bool)
+        seen[pair_key] = True
+        uniques = np.flatnonzero(seen)
+        slot = np.zeros(width * width, np.int64)
+        slot[uniques] = np.arange(len(uniques))
+        inverse = slot[pair_key]
+    else:
+        inverse, uniques = pd.factorize(pair_key)
     ua, ub = (uniques // width).astype(np.int64), (uniques % width).astype(np.int64)
     else_level = len(comp.levels) + 1
     on_unique = np.full(len(uniques), else_level, np.uint8)
     todo = np.ones(len(uniques), bool)
+    cache: dict[str, np.ndarray] = {}
     for number, level in enumerate(comp.levels, start=1):
         if level.type == "swap" or not todo.any():
             continue
         idx = np.flatnonzero(todo)
-        hit = _level_on_unique(level, comp, coded, ua[idx], ub[idx], fc.vocab)
+        hit = _level_on_unique(level, comp, coded, ua, ub, fc.vocab, idx, cache)
         on_unique[idx[hit]] = number
         todo[idx[hit]] = False
     levels[present] = on_unique[inverse]

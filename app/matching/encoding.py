@@ -39,13 +39,16 @@ class Coded:
         self._keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._vocab_maps: dict[tuple[str, str], np.ndarray] = {}
         self._tf: dict[str, np.ndarray] = {}
+        self._available: dict[str, bool] = {}
 
     def _frames(self):
         return (self.left_frame,) if self.dedupe else (self.left_frame, self.right_frame)
 
     def available(self, name: str) -> bool:
         """True when the field has at least one value on both sides."""
-        return all(name in f.columns and f[name].notna().any() for f in self._frames())
+        if name not in self._available:
+            self._available[name] = all(name in f.columns and f[name].notna().any() for f in self._frames())
+        return self._available[name]
 
     def null_rate(self, frame: pd.DataFrame, name: str) -> float:
         return float(frame[name].isna().mean()) if name in frame.columns and len(frame) else 1.0

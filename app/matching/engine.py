@@ -373,8 +373,9 @@ class _Engine:
                "decision": np.where(p >= threshold, "match", "non-match")}
         for k, comp in enumerate(self.comparisons):
             labels = np.asarray(comp.labels, dtype=object)
-            out[f"{comp.name}_left"] = coded.left_frame[comp.field].to_numpy()[li] if len(li) else []
-            out[f"{comp.name}_right"] = coded.right_frame[comp.field].to_numpy()[ri] if len(ri) else []
+            for side, frame, idx in (("left", coded.left_frame, li), ("right", coded.right_frame, ri)):
+                values = frame[comp.field].astype("string").to_numpy(dtype=object, na_value="")
+                out[f"{comp.name}_{side}"] = values[idx]
             out[f"{comp.name}_level"] = labels[levels[:, k]]
         return pd.DataFrame(out)
 

@@ -1,0 +1,213 @@
+"""A whole matching run from files to an output folder: read, standardise, match, write, record.
+
+Writes into DIR: crosswalk.tsv (link) or clusters.tsv (dedupe), review.tsv, id_matrix.tsv,
+rejections.tsv, quality.html (when the quality module is present) and run.json last, holding the SHA-256
+of every input and output. If the run fails or is cancelled, every file it wrote is removed again.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import platform
+import threading
+import time
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+import app
+from app.matching import engine
+from app.matching.io import excel_safe, read_matching_file, write_rejections
+from app.matching.method import load_method
+from app.matching.registry import Registry
+from app.matching.standardise import standardise
+
+OUTPUT_NAMES = ("crosswalk.tsv", "clusters.tsv", "review.tsv", "id_matrix.tsv", "rejections.tsv",
+                "quality.html", "run.json")
+
+
+def _software() -> dict:
+    def ver(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "unknown"
+    return {"p20win_desk": app.__version__, "python": platform.python_version(), "numpy": np.__version__,
+            "pandas": pd.__version__, "rapidfuzz": ver("rapidfuzz"), "jellyfish": ver("jellyfish")}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class _Outputs:
+    """Files of this run: each written to a hidden temporary name, then renamed into place."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.written: list[Path] = []
+        self.rows: dict[str, int] = {}
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def tsv(self, name: str, frame: pd.DataFrame, floats: Mapping[str, str] = {}) -> None:
+        frame = frame.copy()
+        for col in frame.columns:
+            if col in floats:
+                frame[col] = [format(v, floats[col]) for v in frame[col].to_numpy(np.float64)]
+            else:
+                frame[col] = excel_safe(frame[col])
+        self._place(name, lambda tmp: frame.to_csv(tmp, sep="\t", index=False, quoting=csv.QUOTE_NONE,
+                                                   lineterminator="\n", encoding="utf-8"))
+        self.rows[name] = len(frame)
+
+    def _place(self, name: str, write) -> None:
+        final = self.folder / name
+        tmp = self.folder / f".{name}.partial"
+        self.written.append(tmp)
+        write(tmp)
+        tmp.replace(final)
+        self.written[-1] = final
+
+    def adopt(self, name: str, write, rows: int | None = None) -> None:
+        self._place(name, write)
+        if rows is not None:
+            self.rows[name] = rows
+
+    def remove_all(self) -> None:
+        for path in self.written:
+            path.unlink(missing_ok=True)
+        self.written.clear()
+
+
+def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, method_path: str | Path | None = None,
+              registry_path: str | Path | None = None, column_map: Mapping[str, str] | None = None,
+              encoding: str | None = None, threshold: float | None = None, lower: float | None = None,
+              upper: float | None = None, seed: int = 1, progress: engine.Progress | None = None,
+              cancel: threading.Event | None = None) -> dict:
+    """Run a link (two inputs) or dedupe (one input) and write the outputs; returns the run record.
+
+    Raises MatchInputError, MethodError, MethodNotApproved or RegistryError (each with `.message`) before
+    writing anything, MatchCancelled if `cancel` is set; on any failure no output of this run remains.
+    """
+    if mode not in ("link", "dedupe") or len(inputs) != (2 if mode == "link" else 1):
+        raise ValueError("link takes two input files, dedupe one")
+    started, t0 = _now(), time.perf_counter()
+    report = progress or (lambda fraction, message: None)
+    method = load_method(method_path)
+    registry = Registry(registry_path) if registry_path else Registry.default()
+    registry.require(method)   # refuse before reading any personal data
+    timings: dict[str, float] = {}
+    reads, frames = [], []
+    for i, path in enumerate(inputs):
+        report(0.02 + 0.04 * i, f"Reading {Path(path).name}")
+        t = time.perf_counter()
+        result = read_matching_file(path, column_map=column_map, encoding=encoding)
+        timings["read"] = timings.get("read", 0.0) + time.perf_counter() - t
+        if cancel is not None and cancel.is_set():
+            raise engine.MatchCancelled("Matching was cancelled.")
+        t = time.perf_counter()
+        frames.append(standardise(result.frame))
+        timings["standardise"] = timings.get("standardise", 0.0) + time.perf_counter() - t
+        reads.append(result)
+
+    def inner(fraction: float, message: str):
+        report(0.1 + 0.85 * fraction, message)
+
+    options = dict(registry=registry, seed=seed, threshold=threshold, lower=lower, upper=upper,
+                   progress=inner, cancel=cancel)
+    if mode == "link":
+        result = engine.link(frames[0], frames[1], method, **options)
+    else:
+        result = engine.dedupe(frames[0], method, **options)
+    report(0.96, "Writing outputs")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    outputs = _Outputs(out)
+    try:
+        t = time.perf_counter()
+        _write(outputs, mode, result, reads, frames)
+        record = {"software": _software(), "mode": mode, "seed": seed}
+        roles = ("left", "right") if mode == "link" else ("input",)
+        record["inputs"] = [{"role": role, "file_name": Path(p).name, "sha256": r.sha256, "rows": r.rows_in_file,
+                             "rejected": int(len(r.rejections))} for role, p, r in zip(roles, inputs, reads)]
+        record.update({k: v for k, v in result.record.items() if k not in ("mode", "seed", "timings")})
+        record["warnings"] = [w for r in reads for w in r.warnings]
+        timings.update(result.record["timings"])
+        timings.pop("total", None)
+        timings["write"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - t0
+        record["timings"] = {k: round(v, 3) for k, v in timings.items()}
+        record["started"] = started
+        record["finished"] = _now()
+        record["outputs"] = [{"file": p.name, "sha256": _sha256(p), "rows": outputs.rows.get(p.name)}
+                             for p in outputs.written]
+        _write_quality(outputs, record)
+        text = json.dumps(record, indent=2, sort_keys=False, default=_json_default)
+        outputs.adopt("run.json", lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+        if cancel is not None and cancel.is_set():
+            raise engine.MatchCancelled("Matching was cancelled.")
+    except BaseException:
+        outputs.remove_all()
+        raise
+    report(1.0, "Done")
+    return record
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+def _write(outputs: _Outputs, mode: str, result: engine.MatchResult, reads, frames) -> None:
+    floats = {"match_probability": ".6f", "match_weight": ".4f"}
+    if mode == "link":
+        outputs.tsv("crosswalk.tsv", result.crosswalk, floats)
+        # The deliverable: synthetic IDs of linked records only, no scores and no personal fields.
+        outputs.tsv("id_matrix.tsv", result.crosswalk[["left_id", "right_id"]])
+    else:
+        outputs.tsv("clusters.tsv", result.clusters)
+        outputs.tsv("id_matrix.tsv", result.clusters[["cluster_id", "record_id"]])
+    outputs.tsv("review.tsv", result.review, floats)
+    parts = []
+    roles = ("left", "right") if mode == "link" else ("input",)
+    for role, read in zip(roles, reads):
+        tmp = outputs.path(f".rejections-{role}.partial")
+        try:
+            write_rejections(read, tmp)
+            part = pd.read_csv(tmp, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+        finally:
+            tmp.unlink(missing_ok=True)
+        part.insert(0, "file", role)
+        parts.append(part)
+    rejections = pd.concat(parts, ignore_index=True)
+    outputs.adopt("rejections.tsv", lambda tmp: rejections.to_csv(
+        tmp, sep="\t", index=False, quoting=csv.QUOTE_NONE, lineterminator="\n", encoding="utf-8"),
+        rows=len(rejections))
+
+
+def _write_quality(outputs: _Outputs, record: dict) -> None:
+    try:
+        from app.matching.quality import write_quality_report
+    except ImportError:   # the report module is optional for a run; run.json carries everything it shows
+        return
+    outputs.adopt("quality.html", lambda tmp: write_quality_report(record, tmp))
