@@ -11,6 +11,9 @@ STORE_SUFFIX = ".p20store"
 BACKUP_SUFFIX = ".p20backup"
 DEFAULT_STORE_NAME = "desk" + STORE_SUFFIX
 DEMO_STORE_NAME = "demo" + STORE_SUFFIX
+# The demo store holds invented data only, so its credentials can be public (the GUI and CLI say so).
+DEMO_USER = "demo"
+DEMO_PASSPHRASE = "demo-passphrase"
 
 
 def data_folder() -> Path:
