@@ -147,11 +147,10 @@ def check_dates(values: np.ndarray, today: dt.date | None = None) -> tuple[np.nd
 
     Accepts YYYYMMDD, YYYY-MM-DD (/ or . too), MM/DD/YYYY and M/D/YY (-, . too), 15-MAR-2001, March 15 2001,
     and a trailing time of day. Slashed dates are month first unless the column itself shows day-first
-    (some first part > 12 and no second part > 12). Two-digit years pivot on ``today``: a year that would lie
-    in the future belongs to the previous century. Impossible, pre-1900 or future dates are None + reason.
+    (some first part > 12 and no second part > 12). A two-digit year is 20yy unless that date would lie after
+    ``today``, then 19yy. Impossible, pre-1900 or future dates are None + reason.
     """
     today = today or dt.date.today()
-    pivot = today.year % 100
     n = len(values)
     out = np.empty(n, dtype=object)
     reason = np.empty(n, dtype=object)
@@ -161,11 +160,11 @@ def check_dates(values: np.ndarray, today: dt.date | None = None) -> tuple[np.nd
     seconds = [int(m.group(2)) for m in slashed if m]
     day_first = any(a > 12 for a in firsts) and not any(b > 12 for b in seconds)
 
-    def year(text: str) -> int:
-        y = int(text)
-        if len(text) == 2:
-            y += 2000 if y <= pivot else 1900
-        return y
+    def dated(y: str, m: int, d: int) -> tuple[int | None, str | None]:
+        if len(y) == 4:
+            return _real_date(int(y), m, d, today)
+        value, why = _real_date(2000 + int(y), m, d, today)
+        return _real_date(1900 + int(y), m, d, today) if why == "DOB is in the future" else (value, why)
 
     for i, t in enumerate(texts):
         if not t:
@@ -180,11 +179,11 @@ def check_dates(values: np.ndarray, today: dt.date | None = None) -> tuple[np.nd
         elif m := slashed[i]:
             a, b = int(m[1]), int(m[2])
             month, day = (b, a) if day_first else (a, b)
-            value, why = _real_date(year(m[3]), month, day, today)
+            value, why = dated(m[3], month, day)
         elif (m := _D_MON_Y.match(t)) and m[2] in _MONTHS:
-            value, why = _real_date(year(m[3]), _MONTHS[m[2]], int(m[1]), today)
+            value, why = dated(m[3], _MONTHS[m[2]], int(m[1]))
         elif (m := _MON_D_Y.match(t)) and m[1] in _MONTHS:
-            value, why = _real_date(year(m[3]), _MONTHS[m[1]], int(m[2]), today)
+            value, why = dated(m[3], _MONTHS[m[1]], int(m[2]))
         else:
             value, why = None, "DOB format not recognised"
         out[i], reason[i] = value, why
