@@ -12,7 +12,8 @@ transaction and commits, then notifies. Reads return frozen dataclasses, never l
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from .agencies import AgencyService
 from .agreements import AgreementService
 from .approvals import ApprovalService
 from .audit import AuditService
-from .base import Actor, Kind
+from .base import Actor, Batch, Kind
 from .calendar import CalendarService
 from .communications import CommunicationService
 from .documents import DocumentService
@@ -79,6 +80,17 @@ class Desk:
         """Call ``callback(kinds)`` after every committed change; returns a function that unsubscribes."""
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run several service calls as ONE transaction: all are committed together at the end, or none if
+        anything raises. Each call still checks roles and writes its own audit event; listeners are notified
+        once, after the commit. Every Desk on the same store in this thread joins the open batch (so a
+        coordinator's and a hub user's calls can share it); a nested ``batch()`` simply joins."""
+        with Batch.run(self.store) as batch:
+            yield
+        if batch is not None and batch.kinds:
+            self._notify(frozenset(batch.kinds) | {Kind.AUDIT})
 
     def _notify(self, kinds: frozenset[str]) -> None:
         for callback in list(self._listeners):

@@ -192,8 +192,8 @@ class AgreementService(Service):
             if dsa is None:
                 raise NotFound(f"There is no DSA with id {dsa_id}.")
             req = s.get(DataRequest, dsa.request_id)
-            codes = dict(s.execute(select(Agency.id, Agency.code)).tuples().all())
-            names = dict(s.execute(select(DataRecipient.id, DataRecipient.name)).tuples().all())
+            codes = dict(s.execute(select(Agency.id, Agency.code)).all())
+            names = dict(s.execute(select(DataRecipient.id, DataRecipient.name)).all())
             parties = tuple(PartyInfo(p.id, p.kind, p.agency_id, p.recipient_id,
                                       codes.get(p.agency_id) or names.get(p.recipient_id) or "?",
                                       p.signatory, p.signed_on) for p in dsa.parties)

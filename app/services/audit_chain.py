@@ -82,7 +82,6 @@ def append_event(
         before=event.before, after=event.after, prev_hash=last_hash,
     )
     session.add(event)
-    session.flush([event])
     return event
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -77,12 +78,12 @@ class UnitOfWork:
     def created(self, obj: Any, action: str = "create") -> None:
         """Flush a new object (so it has its id) and audit it with its full record as ``after``."""
         self.session.add(obj)
-        self.session.flush([obj])
+        self.session.flush()
         self.audit(action, obj.__tablename__, _id_of(obj), None, record_of(obj))
 
     def updated(self, obj: Any, before: dict[str, Any], action: str = "update") -> None:
         """Audit a change to ``obj``; ``before`` is ``record_of(obj)`` taken before the change."""
-        self.session.flush([obj])
+        self.session.flush()
         after = record_of(obj)
         changed = {k for k in after if after[k] != before.get(k)}
         self.audit(action, obj.__tablename__, _id_of(obj),
@@ -110,6 +111,37 @@ def _id_of(obj: Any) -> int | None:
     return identity if isinstance(identity, int) else None
 
 
+class Batch:
+    """Several service calls sharing one transaction (see ``Desk.batch``)."""
+
+    _open = threading.local()
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.kinds: set[str] = set()
+
+    @classmethod
+    def current(cls, store: object) -> Batch | None:
+        return getattr(cls._open, "by_store", {}).get(id(store))
+
+    @classmethod
+    @contextmanager
+    def run(cls, store: Any) -> Iterator[Batch | None]:
+        """Open a batch on ``store`` for this thread; yields None when one is already open (join it)."""
+        if cls.current(store) is not None:
+            yield None
+            return
+        if not hasattr(cls._open, "by_store"):
+            cls._open.by_store = {}
+        with store.session() as session:
+            batch = cls(session)
+            cls._open.by_store[id(store)] = batch
+            try:
+                yield batch
+            finally:
+                del cls._open.by_store[id(store)]
+
+
 class Service:
     """Base of the area services reached through ``Desk`` (``desk.requests``, ``desk.finance``...)."""
 
@@ -130,18 +162,29 @@ class Service:
             raise PermissionDenied(
                 f"As {self.actor.role.value} you may not {doing}; that needs the {describe_roles(roles)} role."
             )
+        batch = Batch.current(self._desk.store)
+        if batch is not None:  # part of a larger transaction: commit and notification happen at its end
+            self._check_account(batch.session, doing, roles)
+            yield UnitOfWork(batch.session, self.actor)
+            batch.kinds.update(kinds)
+            return
         with self._desk.store.session() as session:
-            # The account may have been deactivated or demoted since the desk opened.
-            current = session.execute(
-                select(User.role, User.active).where(User.username == self.actor.username)
-            ).first()
-            if current is None or not current.active or current.role not in roles:
-                raise PermissionDenied(f"Your account may no longer {doing}; ask an administrator.")
+            self._check_account(session, doing, roles)
             yield UnitOfWork(session, self.actor)
         self._desk._notify(frozenset(kinds) | {Kind.AUDIT})
 
+    def _check_account(self, session: Session, doing: str, roles: frozenset[Role]) -> None:
+        # The account may have been deactivated or demoted since the desk opened.
+        current = session.execute(select(User.role, User.active).where(User.username == self.actor.username)).first()
+        if current is None or not current.active or current.role not in roles:
+            raise PermissionDenied(f"Your account may no longer {doing}; ask an administrator.")
+
     @contextmanager
     def _read(self) -> Iterator[Session]:
+        batch = Batch.current(self._desk.store)
+        if batch is not None:  # inside a batch, reads must see its uncommitted changes
+            yield batch.session
+            return
         # A snapshot that never blocks writers (the store's read_session); nothing is written in it.
         with self._desk.store.read_session() as session:
             yield session

@@ -341,10 +341,10 @@ class FinanceService(Service):
             if budget is None:
                 raise NotFound(f"There is no budget for FY{fiscal_year}.")
             spent_by_line = dict(s.execute(select(Actual.line_id, func.sum(Actual.amount_cents))
-                                           .where(Actual.budget_id == budget.id).group_by(Actual.line_id)).tuples().all())
+                                           .where(Actual.budget_id == budget.id).group_by(Actual.line_id)).all())
             lines = tuple(BudgetLineInfo(line.id, line.category, line.description, line.amount_cents,
                                          spent_by_line.get(line.id, 0)) for line in budget.lines)
-            codes = dict(s.execute(select(Agency.id, Agency.code)).tuples().all())
+            codes = dict(s.execute(select(Agency.id, Agency.code)).all())
             contributions = tuple(sorted((ContributionInfo(c.id, c.agency_id, codes[c.agency_id], c.pledged_cents,
                                                            c.received_cents, c.received_on)
                                           for c in budget.contributions), key=lambda c: c.agency_code))

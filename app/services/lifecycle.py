@@ -186,7 +186,7 @@ def load_facts(session: Session, request_id: int) -> RequestFacts:
         .where(request_users.c.request_id == request_id)))
     approvals = tuple(session.execute(
         select(AgencyApproval.agency_id, AgencyApproval.data_decision, AgencyApproval.users_decision)
-        .where(AgencyApproval.request_id == request_id)).tuples())
+        .where(AgencyApproval.request_id == request_id)).all())
     dsa_row = session.scalar(select(DataSharingAgreement).where(DataSharingAgreement.request_id == request_id))
     dsa = None
     if dsa_row is not None:

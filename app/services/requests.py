@@ -253,7 +253,7 @@ class RequestService(Service):
             if req.recipient_id is None:
                 raise RuleViolation("Name the data recipient before naming its data users.")
             owners = dict(uow.session.execute(
-                select(RecipientUser.id, RecipientUser.recipient_id).where(RecipientUser.id.in_(user_ids))).tuples().all())
+                select(RecipientUser.id, RecipientUser.recipient_id).where(RecipientUser.id.in_(user_ids))).all())
             strangers = [u for u in user_ids if owners.get(u) != req.recipient_id]
             if strangers:
                 raise RuleViolation(f"{len(strangers)} of those people are not data users of this request's recipient.")
@@ -401,7 +401,7 @@ class RequestService(Service):
 
     @staticmethod
     def _check_agencies(session: Session, agency_ids: list[int]) -> None:
-        found = dict(session.execute(select(Agency.id, Agency.status).where(Agency.id.in_(agency_ids))).tuples().all())
+        found = dict(session.execute(select(Agency.id, Agency.status).where(Agency.id.in_(agency_ids))).all())
         missing = [a for a in agency_ids if a not in found]
         if missing:
             raise NotFound(f"No agency has id {missing[0]}.")
