@@ -1,0 +1,115 @@
+"""The exchange dialogs on real stores, driven as a person would (pytest-qt, offscreen)."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMainWindow, QMenu
+
+from app.services import Desk
+from app.services.exchange import ExchangeService
+from app.services.setup import initialise_store
+
+from app.views.context import DeskContext
+from app.views.exchange_dialogs import (
+    IdentityDialog,
+    ImportDialog,
+    PackageHistory,
+    SendDialog,
+    TrustDialog,
+    add_menu_actions,
+)
+
+from .conftest import FAST_KDF, PASSPHRASE, Site, dump, make_site
+
+
+def _context(site, qtbot):  # noqa: ARG001 - qtbot makes sure a QApplication exists
+    return DeskContext(site.desk, site.path)
+
+
+def test_send_then_import_with_preview_and_cancel(pair, usb, qtbot):
+    opm, hub = pair
+    send = SendDialog(_context(opm, qtbot), request_number=opm.number)
+    qtbot.addWidget(send)
+    assert send.windowTitle() == "Send to hub…" and send.kind.currentData() == "work_order"
+    send.ok_button.click()
+    assert "Choose the folder" in send.error.text() and not send.result_path
+    send.folder.setText(str(usb))
+    send.ok_button.click()
+    assert send.result_path is not None and send.result_path.parent == usb and send.result() == send.DialogCode.Accepted
+
+    data = send.result_path.read_bytes()
+    before = dump(hub.store)
+    hub_context = _context(hub, qtbot)
+    dialog = ImportDialog(hub_context, data, file_name=send.result_path.name)
+    qtbot.addWidget(dialog)
+    shown = [dialog.changes.item(i).text() for i in range(dialog.changes.count())]
+    assert any(f"create work order {opm.number}" in line for line in shown)
+    assert "OPM-HARTFORD" in dialog.header.text() and dialog.import_button.isEnabled()
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Cancel).click()
+    assert dump(hub.store) == before
+
+    history = PackageHistory(hub_context, opm.number)
+    qtbot.addWidget(history)
+    assert history.table.model.rowCount() == 0
+    dialog = ImportDialog(hub_context, data)
+    qtbot.addWidget(dialog)
+    dialog.import_button.click()
+    assert dialog.result is not None and not dialog.result.already_imported
+    assert hub.desk.requests.page(search=opm.number)[0].number == opm.number
+    assert history.table.model.rowCount() == 1  # refreshed by the change broadcast
+
+    again = ImportDialog(hub_context, data)
+    qtbot.addWidget(again)
+    assert "already imported" in again.status.text() and not again.import_button.isEnabled()
+
+
+def test_refused_package_shows_why_and_cannot_be_imported(pair, usb, qtbot):
+    opm, hub = pair
+    data = bytearray(opm.exchange.send("work_order", opm.exchange.work_order(opm.number), usb).path.read_bytes())
+    data[100] ^= 0xFF
+    before = dump(hub.store)
+    dialog = ImportDialog(_context(hub, qtbot), bytes(data))
+    qtbot.addWidget(dialog)
+    assert dialog.status.text().startswith("This package cannot be imported:")
+    assert not dialog.import_button.isEnabled() and dialog.changes.count() == 0
+    assert dump(hub.store) == before
+
+
+def test_trust_needs_the_fingerprint_read_aloud(tmp_path, qtbot, registry_home):
+    opm = make_site(tmp_path, "opm-hartford", "opm")
+    hub = make_site(tmp_path, "hub-dol", "hub")
+    dialog = TrustDialog(_context(hub, qtbot), opm.exchange.public_identity_file())
+    qtbot.addWidget(dialog)
+    shown = " ".join(label.text() for label in dialog.findChildren(QLabel))
+    assert hub.exchange.identity().fingerprint in shown  # ours, to read to them
+    assert opm.exchange.identity().fingerprint not in shown  # theirs is never offered for copying
+    dialog.typed.setText("12345 12345 12345 12345 12345")
+    dialog.ok_button.click()
+    assert "does not match" in dialog.errors.messages()["fingerprint"] and hub.exchange.peers() == []
+    dialog.typed.setText(opm.exchange.identity().fingerprint.replace(" ", ""))
+    dialog.ok_button.click()
+    assert [p.name for p in hub.exchange.peers()] == ["OPM-HARTFORD"]
+
+
+def test_identity_dialog_creates_and_saves(tmp_path, qtbot, registry_home):
+    store, _ = initialise_store(tmp_path / "new.p20store", "admin", PASSPHRASE, "Admin", kdf=FAST_KDF)
+    desk = Desk(store, "admin")
+    site = Site(store, desk, ExchangeService(desk), tmp_path / "new.p20store")
+    dialog = IdentityDialog(_context(site, qtbot))
+    qtbot.addWidget(dialog)
+    assert dialog.stack.currentIndex() == 0
+    dialog.name.setText("HUB-DOL")
+    dialog.site.setCurrentIndex(1)
+    dialog.create_button.click()
+    assert dialog.stack.currentIndex() == 1 and dialog.fingerprint.text() == site.exchange.identity().fingerprint
+    path = dialog.save_to(tmp_path)
+    assert path is not None and path.read_bytes() == site.exchange.public_identity_file()
+    store.close()
+
+
+def test_menu_offers_the_exchange_actions(pair, qtbot):
+    opm, hub = pair
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    menu = QMenu()
+    add_menu_actions(menu, _context(hub, qtbot), window)
+    titles = [a.text() for a in menu.actions()[0].menu().actions() if a.text()]
+    assert titles[0] == "Send to &OPM…" and "&Import package…" in titles and "&Trust an installation…" in titles
