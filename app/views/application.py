@@ -377,7 +377,9 @@ class DeskApplication(QObject):
         self.window = None
         self.idle = IdleWatcher(0 if demo else idle_minutes(), self)
         self.idle.idle.connect(lambda: self.lock("Locked after a period of inactivity."))
-        QApplication.instance().installEventFilter(self.idle)
+        app = QApplication.instance()
+        app.installEventFilter(self.idle)
+        app.idle_watcher = self.idle  # Settings changes the idle time of the running session through it
 
     def start_session(self, store: Store, username: str) -> None:
         """Open the main window for ``username`` on the open ``store``."""
