@@ -37,6 +37,7 @@ def _date_days(values: np.ndarray) -> np.ndarray:
     return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + d - 1
 
 
+_CROSS_FIELD = ("swap", "cross")
 _SCORERS = {"jaro_winkler": JaroWinkler.normalized_similarity, "damerau_levenshtein": DamerauLevenshtein.distance}
 
 
@@ -120,7 +121,7 @@ def compute_levels(comp: Comparison, coded: Coded, li: np.ndarray, ri: np.ndarra
     todo = np.ones(len(uniques), bool)
     cache: dict[str, np.ndarray] = {}
     for number, level in enumerate(comp.levels, start=1):
-        if level.type == "swap" or not todo.any():
+        if level.type in _CROSS_FIELD or not todo.any():
             continue
         idx = np.flatnonzero(todo)
         hit = _level_on_unique(level, comp, coded, ua, ub, fc.vocab, idx, cache)
@@ -128,12 +129,17 @@ def compute_levels(comp: Comparison, coded: Coded, li: np.ndarray, ri: np.ndarra
         todo[idx[hit]] = False
     levels[present] = on_unique[inverse]
     for number, level in enumerate(comp.levels, start=1):
-        if level.type == "swap":
-            # Cross-field: left field = right other field and left other = right field.
+        if level.type in _CROSS_FIELD:
+            # Per pair, as it involves another field: swap = both fields exchanged; cross = the field on
+            # one side equals the other field on the other side (all a wage file's first initial allows).
             other = coded.field(level.params["other"])
             ol, orr = other.left[li], other.right[ri]
-            swapped = present & (cl == orr) & (ol == cr) & (ol >= 0) & (cl != cr)
-            levels[swapped & (levels > number)] = number
+            if level.type == "swap":
+                hit = (cl == orr) & (ol == cr) & (ol >= 0)
+            else:
+                hit = ((cl == orr) & (orr >= 0)) | ((ol == cr) & (ol >= 0))
+            hit &= present & (cl != cr)
+            levels[hit & (levels > number)] = number
     return levels
 
 

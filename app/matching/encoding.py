@@ -17,6 +17,7 @@ from app.matching.method import Key
 NAME_FIELDS = ("first_name", "last_name", "middle_name", "first_name_canonical", "last_name_first",
                "last_name_last")
 _PHONETIC = {"soundex": jellyfish.soundex, "nysiis": jellyfish.nysiis, "metaphone": jellyfish.metaphone}
+_SLICES = {"initial": lambda v: v[:1], "first5": lambda v: v[:5], "last4": lambda v: v[-4:]}
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class Coded:
         cache = (field, key.text)
         if cache not in self._vocab_maps:
             fc = self.field(field)
-            if key.function in _PHONETIC or key.function == "initial":
+            if key.function in _PHONETIC or key.function in _SLICES:
                 self._vocab_maps[cache] = self._value_key(key.function, fc.vocab)
             else:
                 kc = self.field(key.text)
@@ -110,7 +111,8 @@ class Coded:
         if function == "initial":
             # Character codes, so initials of different fields compare (sorted_initials).
             return np.fromiter((ord(v[0]) if v else -1 for v in vocab), np.int32, len(vocab))
-        encoded = [_PHONETIC[function](v) if v else "" for v in vocab]
+        transform = _PHONETIC.get(function) or _SLICES[function]
+        encoded = [transform(v) if v else "" for v in vocab]
         codes, _ = pd.factorize(np.asarray(encoded, dtype=object))
         codes = codes.astype(np.int32)
         codes[np.asarray([e == "" for e in encoded], bool)] = -1

@@ -43,13 +43,23 @@ def sample_pairs(n_left: int, n_right: int, size: int, seed: int, dedupe: bool):
 
 
 def exact_agreement_rate(codes_left: np.ndarray, codes_right: np.ndarray, vocab_size: int, dedupe: bool) -> float:
-    """Chance that two random records with the value present share it, computed from value counts."""
+    """Chance that two random *different* people with the value present share it, from value counts.
+
+    Pairs sharing a value include the true matches, which would make an identifier like SSN look far
+    commoner among non-matches than it is (Splink's random sampling has the same bias). At most
+    min(count_left, count_right) of a value's agreeing pairs can be one-to-one matches (count - 1 in a
+    single file), so those are left out; the floor keeps a never-shared identifier finite.
+    """
     cl = np.bincount(codes_left[codes_left >= 0], minlength=vocab_size).astype(np.float64)
     if dedupe:
         n = cl.sum()
-        return float((cl * (cl - 1)).sum() / max(n * (n - 1), 1.0))
-    cr = np.bincount(codes_right[codes_right >= 0], minlength=vocab_size).astype(np.float64)
-    return float((cl * cr).sum() / max(cl.sum() * cr.sum(), 1.0))
+        agreeing = (cl * (cl - 1) / 2 - np.maximum(cl - 1, 0)).sum()
+        possible, size = max(n * (n - 1) / 2, 1.0), n
+    else:
+        cr = np.bincount(codes_right[codes_right >= 0], minlength=vocab_size).astype(np.float64)
+        agreeing = (cl * cr - np.minimum(cl, cr)).sum()
+        possible, size = max(cl.sum() * cr.sum(), 1.0), max(cl.sum(), cr.sum())
+    return float(max(agreeing / possible, 1.0 / (1000.0 * max(size, 1.0))))
 
 
 def estimate_u(comparisons, coded: Coded, size: int, seed: int) -> list[np.ndarray]:
@@ -65,7 +75,7 @@ def estimate_u(comparisons, coded: Coded, size: int, seed: int) -> list[np.ndarr
         if comp.levels[0].type == "exact":
             fc = coded.field(comp.field)
             exact = exact_agreement_rate(fc.left, fc.right, len(fc.vocab), coded.dedupe)
-            exact = min(max(exact, CLAMP / 100), 1 - CLAMP)
+            exact = min(exact, 1 - CLAMP)
             rest = u[2:] / u[2:].sum()
             u = np.concatenate([[0.0, exact], rest * (1 - exact)])
         out.append(u)

@@ -20,10 +20,12 @@ FIELDS = frozenset({
     "first_name", "middle_name", "last_name", "last_name_first", "last_name_last", "first_name_canonical",
     "suffix", "first_initial", "dob", "dob_year", "dob_month", "dob_day", "gender", "ssn", "sasid", "hs_code",
 })
-# Key functions: one-argument transforms of a string field, and the order-free pair of two initials.
-KEY_FUNCTIONS = {"soundex": 1, "nysiis": 1, "metaphone": 1, "initial": 1, "sorted_initials": 2}
+# Key functions: one-argument transforms of a string field (first5/last4: leading/trailing characters, for
+# SSN blocks that survive a typo in the other half), and the order-free pair of two initials.
+KEY_FUNCTIONS = {"soundex": 1, "nysiis": 1, "metaphone": 1, "initial": 1, "first5": 1, "last4": 1,
+                 "sorted_initials": 2}
 LEVEL_TYPES = {
-    "exact": (), "same": ("key",), "swap": ("other",), "token_overlap": ("keys",),
+    "exact": (), "same": ("key",), "swap": ("other",), "cross": ("other",), "token_overlap": ("keys",),
     "jaro_winkler": ("min",), "damerau_levenshtein": ("max",), "date_swap": (), "date_one_digit": (),
     "date_within": ("days",), "date_same_year": (),
 }
@@ -201,7 +203,7 @@ def parse_method(document: dict, *, source: str = "method") -> Method:
                 raise MethodError(f"{source}: {where}.levels[{j}] ({kind}) needs {', '.join(missing)}.")
             if kind == "same":
                 parse_key(params["key"])
-            if kind == "swap" and params["other"] not in FIELDS:
+            if kind in ("swap", "cross") and params["other"] not in FIELDS:
                 raise MethodError(f"{source}: {where}.levels[{j}] swaps with unknown field {params['other']!r}.")
             levels.append(Level(need(lv, "label", str, f"{where}.levels[{j}]"), kind,
                                 float(lv.get("tf", 0.0)), params))

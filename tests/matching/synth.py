@@ -21,6 +21,11 @@ def _names(rng, count, parts):
     return np.array(sorted(out), dtype=object)
 
 
+def _unique_numbers(rng, count, start):
+    spaced = start + np.arange(count, dtype=np.int64) * 1000 + rng.integers(0, 1000, count)
+    return rng.permutation(spaced)
+
+
 def _typo(rng, name: str) -> str:
     i = int(rng.integers(0, len(name)))
     kind = rng.integers(0, 3)
@@ -75,8 +80,8 @@ def make_pair(n: int, overlap: float = 0.7, seed: int = 0, error_rate: float = 0
         "last": rng.choice(lasts, total, p=lp / lp.sum()),
         "gender": rng.choice(["M", "F"], total),
         "dob": pd.to_datetime("2004-01-01") + pd.to_timedelta(rng.integers(0, 3 * 365, total), "D"),
-        "ssn": [f"{x:09d}" for x in rng.choice(np.arange(100_000_000, 899_999_999), total, replace=False)],
-        "sasid": [f"{x:010d}" for x in rng.choice(np.arange(10**9, 2 * 10**9), total, replace=False)],
+        "ssn": [f"{x:09d}" for x in _unique_numbers(rng, total, 100_000_000)],
+        "sasid": [f"{x:010d}" for x in _unique_numbers(rng, total, 10**9)],
     })
     people["dob"] = people["dob"].dt.strftime("%Y%m%d").astype(int)
     shared = int(n * overlap)
