@@ -177,14 +177,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     store, code = initialise_store(path, user, passphrase, "Demo Coordinator")
     try:
         _say(f"Building demo data in {path} ...")
-        build_demo(store, user, seed=args.seed)
+        summary = build_demo(store, user, seed=args.seed)
     except BaseException:
         store.close()
         for leftover in (path, path.with_name(path.name + ".keys")):
             leftover.unlink(missing_ok=True)  # a half-filled demo is worse than none
         raise
     store.close()
-    _say(f"Demo store ready: {path}. It holds invented data only. User {user!r}"
+    _say(f"Demo store ready: {path} ({summary.requests} requests, {summary.audit_events} audit events). "
+         f"It holds invented data only. User {user!r}"
          + (f", passphrase {DEMO_PASSPHRASE!r}." if passphrase == DEMO_PASSPHRASE else "."))
     _print_recovery_code(code)
     return EXIT_OK

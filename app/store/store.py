@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from app.store import migrate
+from app.store import keyslots, migrate
 from app.store.errors import (
     DiskFull,
     NotAStore,
@@ -40,7 +40,6 @@ from app.store.errors import (
 )
 from app.store.keyslots import (
     DATA_KEY_BYTES,
-    PRODUCTION_KDF,
     KdfParams,
     KeyFile,
     check_new_passphrase,
@@ -59,6 +58,11 @@ _BACKUP_FORMAT = "p20win-desk backup"
 _BACKUP_DB, _BACKUP_KEYS, _BACKUP_MANIFEST = "store.p20store", "store.p20store.keys", "manifest.json"
 _DISK_FULL_MESSAGE = ("The disk is full, so the last change was not saved. Free some space "
                       "(or choose another folder) and try again; nothing already saved was lost.")
+
+
+def _cost(kdf: KdfParams | None) -> KdfParams:
+    # Resolved per call (not as a default argument) so the production cost has one definition.
+    return kdf if kdf is not None else keyslots.PRODUCTION_KDF
 
 
 def keys_path(store_path: Path) -> Path:
@@ -168,6 +172,9 @@ class Store:
     """An open, unlocked store. Make one with `create`, `open`, `open_with_recovery` or
     `open_with_data_key`; close it with `close()` (or use it as a context manager).
 
+    `kdf` (every create/open method): the scrypt cost for slots written through this object, default
+    `keyslots.PRODUCTION_KDF`; unlocking always uses each slot's own recorded cost.
+
     `session()` is the unit of work for changes: it starts with BEGIN IMMEDIATE, so units of work that
     read-then-write (e.g. extending the audit chain) are serialised. `read_session()` never blocks writers.
     """
@@ -189,14 +196,14 @@ class Store:
     # --- creating and opening ---------------------------------------------------------------------
     @classmethod
     def create(cls, path: Path | str, username: str, passphrase: str, *,
-               kdf: KdfParams = PRODUCTION_KDF) -> tuple["Store", str]:
+               kdf: KdfParams | None = None) -> tuple["Store", str]:
         """Create a new empty store (schema at the latest revision) with a key slot for `username` and a
         recovery slot. Returns the open store and the recovery code, which is shown once and never stored.
 
         Raises StoreExists if a store is already there, WeakPassphrase, DiskFull. Never leaves a half-made
         store: the database is built under a temporary name and renamed into place when complete.
         """
-        path = Path(path)
+        path, kdf = Path(path), _cost(kdf)
         check_new_passphrase(passphrase)
         if not username.strip():
             raise StoreError("Give a user name for the first user.")
@@ -241,13 +248,13 @@ class Store:
         return cls(path, data_key, keyfile, lock, username.strip(), kdf), code
 
     @classmethod
-    def open(cls, path: Path | str, username: str, passphrase: str, *, kdf: KdfParams = PRODUCTION_KDF) -> "Store":
+    def open(cls, path: Path | str, username: str, passphrase: str, *, kdf: KdfParams | None = None) -> "Store":
         """Unlock a store with a user's passphrase. Upgrades an older store's schema after backing it up.
 
         Raises StoreNotFound, NotAStore, UnknownUser, WrongPassphrase, StoreInUse, StoreDamaged, StoreTooNew.
         A slot made with a lower scrypt cost than `kdf` is rewrapped at `kdf` on success.
         """
-        path = Path(path)
+        path, kdf = Path(path), _cost(kdf)
         _check_looks_like_store(path)
         keyfile = KeyFile.load(keys_path(path))
         slot = keyfile.user_slot(username)
@@ -258,9 +265,9 @@ class Store:
                            slot.name, kdf, rewrap_with=passphrase if slot.kdf.cost() < kdf.cost() else None)
 
     @classmethod
-    def open_with_recovery(cls, path: Path | str, recovery_code: str, *, kdf: KdfParams = PRODUCTION_KDF) -> "Store":
+    def open_with_recovery(cls, path: Path | str, recovery_code: str, *, kdf: KdfParams | None = None) -> "Store":
         """Unlock with the recovery code (then typically `set_passphrase` for a user who forgot theirs)."""
-        path = Path(path)
+        path, kdf = Path(path), _cost(kdf)
         _check_looks_like_store(path)
         keyfile = KeyFile.load(keys_path(path))
         slot = keyfile.recovery_slot()
@@ -279,7 +286,7 @@ class Store:
         slot = None if username is None else keyfile.user_slot(username)
         if username is not None and slot is None:
             raise UnknownUser(f"There is no user named {username.strip()!r} in this store any more.")
-        return cls._unlock(path, keyfile, lambda: data_key, slot.name if slot else None, PRODUCTION_KDF)
+        return cls._unlock(path, keyfile, lambda: data_key, slot.name if slot else None, _cost(None))
 
     @classmethod
     def _unlock(cls, path: Path, keyfile: KeyFile, get_key: Callable[[], bytes], unlocked_by: str | None,
