@@ -232,6 +232,10 @@ def _map_columns(name: str, header: list[str], column_map: Mapping[str, str] | N
             raise MatchInputError(f"The first line of {name} looks like data, not a header. A matching file "
                                   f"starts with a header line naming its columns: {', '.join(INPUT_COLUMNS)}.")
         found = ", ".join(repr(h[:40]) for h in header[:20])
+        if not positions:
+            raise MatchInputError(f"None of the names in the first line of {name} is a matching field ({found}), "
+                                  "so it does not look like a matching file. Its first line must name the "
+                                  f"columns ({', '.join(INPUT_COLUMNS)}); for other names give a column map.")
         raise MatchInputError(f"{name} has no SyntheticID column (found {found}). Every row needs the agency's "
                               "synthetic ID; if the file calls it something else, give a column map, e.g. "
                               '{"RecordKey": "SyntheticID"}.')
@@ -302,6 +306,8 @@ def _read_text(path: Path, codec: str, column_map, warnings: list[str]):
         scan = _scan(source, codec, delimiter, len(header), sha)
         if scan.decode_errors:
             raise _encoding_error(path.name, codec, scan)
+        if scan.lines <= 1:
+            raise MatchInputError(f"{path.name} has a header but no data rows.")
         source.seek(start)
         if quoted and scan.has_quote:
             frame, row_numbers, rejected = _read_quoted(source, codec, delimiter, len(header), positions)
@@ -340,6 +346,8 @@ def _read_plain(source: BinaryIO, codec: str, delimiter: str, scan: _Scan, posit
     keep[list(bad)] = False
     row_numbers = np.flatnonzero(keep)
     usecols = sorted(positions)
+    if not len(row_numbers):
+        return pd.DataFrame({positions[i]: pd.Series(dtype=object) for i in usecols}), row_numbers, bad
     # lineterminator="\n": a stray CR inside a line must not split it (the scan counts LF only).
     frame = pd.read_csv(source, sep=delimiter, header=None, skiprows={0} | {line - 1 for line in bad},
                         nrows=len(row_numbers), usecols=usecols, dtype=str, na_filter=False,
@@ -653,7 +661,6 @@ def read_matching_file(path: str | Path, *, column_map: Mapping[str, str] | None
     if len(rejections):
         warnings.insert(0, f"{_plural(len(rejections), 'row')} of {rows_in_file:,} left out (see the rejection "
                            "report).")
-    frame = frame[[c for c in (*INPUT_COLUMNS,) if c in frame.columns]]
     return ReadResult(frame=frame, row_numbers=row_numbers, rejections=rejections, issues=issues,
                       warnings=warnings, kind=kind, file_format=file_format, encoding=codec, sha256=digest,
                       rows_in_file=rows_in_file, ignored_columns=ignored)
