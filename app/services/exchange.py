@@ -65,6 +65,7 @@ from app.models import (
 from app.models.exchange import InstallationIdentity, PackageDirection, PackageLogEntry, Site, TrustedPeer
 from app.store.keyslots import write_atomically
 
+from . import lifecycle
 from .audit_chain import record_of
 from .base import ADMINS, HUB_WORK, Kind, Service, UnitOfWork
 from .documents import clean_file_name
@@ -424,7 +425,7 @@ class ExchangeService(Service):
                         motion: str = "") -> dict[str, Any]:
         """The Board's approval of a method version (OPM -> hub), carrying the method document itself so the
         hub can register exactly what was approved. Raises ValidationFailed for a document that is not a method."""
-        from app.matching.method import MethodError, parse_method
+        from app.matching.method import MethodError, parse_method  # app.matching loads pandas: only when needed
 
         try:
             method = parse_method(document)
@@ -607,6 +608,8 @@ class ExchangeService(Service):
         req = s.scalar(select(DataRequest).where(DataRequest.number == r["number"]))
         values = {"title": r["title"], "submission_type": submission, "state": state, "received_on": r["received_on"],
                   "fields_to_link": r["fields_to_link"], "recipient_id": recipient_id}
+        if req is not None and _behind(state, req.state):
+            del values["state"]  # a later work order (e.g. an amendment) never undoes the hub's own stages
         if req is None:
             req = DataRequest(number=r["number"], **values)
             uow.created(req, action="work_order")
@@ -731,7 +734,7 @@ class ExchangeService(Service):
         The registry file is written last, just before the store commits. Should the commit then fail, the
         approval is already registered and importing the package again finds it there and completes the log.
         """
-        from app.matching.method import MethodError, parse_method
+        from app.matching.method import MethodError, parse_method  # app.matching loads pandas: only when needed
         from app.matching.registry import Registry, RegistryError
 
         try:
@@ -761,12 +764,9 @@ class ExchangeService(Service):
                  why: str) -> list[str]:
         """Move the request through ``targets`` in order as far as the life-cycle rules allow (in this unit of
         work); say where it stopped and why, rather than refusing the package."""
-        from . import lifecycle
-
         moved = []
         for target in targets:
-            if req.state is target or (req.state in lifecycle.MAIN_LINE and target in lifecycle.MAIN_LINE
-                                        and lifecycle.MAIN_LINE.index(req.state) > lifecycle.MAIN_LINE.index(target)):
+            if req.state is target or _behind(target, req.state):
                 continue
             uow.session.flush()
             reasons = lifecycle.blocked_reasons(lifecycle.load_facts(uow.session, req.id), target)
@@ -842,6 +842,12 @@ _APPLY: dict[tuple[str, Site], Callable[..., list[str]]] = {
     ("completion", Site.OPM): ExchangeService._apply_completion,
     ("destruction_certificate", Site.OPM): ExchangeService._apply_destruction,
 }
+
+
+def _behind(state: RequestState, current: RequestState) -> bool:
+    """Whether ``state`` comes before ``current`` on the life cycle's main line."""
+    main = lifecycle.MAIN_LINE
+    return state in main and current in main and main.index(state) < main.index(current)
 
 
 def _assign(uow: UnitOfWork, obj: Any, values: dict[str, Any], action: str = "update") -> bool:

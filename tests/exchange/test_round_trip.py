@@ -46,14 +46,25 @@ def test_work_order_completion_certificate_then_the_request_closes(pair, usb):
     assert again.already_imported and "already imported" in again.message
     assert dump(hub.store) != before  # (the first import did change the store)
 
-    # The hub matches under the work order, then reports back.
+    # The hub matches under the work order and moves its copy through its own stages.
     hub_matches(hub, number)
+    for stage in (RequestState.EXTRACTS_PREPARED, RequestState.MATCHED):
+        hub.desk.requests.move(order.id, stage, on=date(2026, 4, 3))
+    # Meanwhile OPM extends the DSA and sends the work order again: the terms update, the hub's stage stays.
+    opm_rid = opm.desk.requests.page(search=number)[0].id
+    opm.desk.agreements.amend(opm.desk.agreements.for_request(opm_rid).id, effective_on=date(2026, 4, 2),
+                              description="Extension of the destroy-by date", new_destroy_by=date(2029, 3, 1))
+    update = hub.exchange.import_package(_send_work_order(opm, usb).path.read_bytes())
+    assert any("update DSA-" in c and "2029-03-01" in c for c in update.changes)
+    assert hub.desk.agreements.for_request(order.id).destroy_by == date(2029, 3, 1)
+    assert hub.desk.requests.get(order.id).state is RequestState.MATCHED
+
+    # The hub reports back.
     completion = hub.exchange.send("completion", hub.exchange.completion(
         number, counts={"matched": 31872, "review": 41, "unmatched": 2087},
         run={"mode": "link", "estimates": {"precision": 0.991}, "field_null_rates": {"left": {"ssn": 1.0}}}), usb)
     got = opm.exchange.import_package(completion.path.read_bytes())
     assert any("moves to Matched" in c for c in got.changes)
-    opm_rid = opm.desk.requests.page(search=number)[0].id
     assert opm.desk.requests.get(opm_rid).state is RequestState.MATCHED
     rows = opm.desk.matchlog.page(request_id=opm_rid)
     assert {r.file_name for r in rows} == {"sde_cohort.tsv", "dol_cohort.tsv"}
@@ -82,9 +93,11 @@ def test_work_order_completion_certificate_then_the_request_closes(pair, usb):
     assert opm.desk.requests.get(opm_rid).state is RequestState.CLOSED
 
     # Both sides' history shows the packages, and both audit chains verify.
-    assert [(p.direction.value, p.kind) for p in opm.exchange.log(request_number=number)] == [
-        ("received", "destruction_certificate"), ("received", "completion"), ("sent", "work_order")]
-    assert [p.sequence for p in hub.exchange.log(request_number=number)] == [2, 1, 1]
+    assert [(p.direction.value, p.kind, p.sequence) for p in opm.exchange.log(request_number=number)] == [
+        ("received", "destruction_certificate", 2), ("received", "completion", 1), ("sent", "work_order", 2),
+        ("sent", "work_order", 1)]
+    assert [(p.direction.value, p.sequence) for p in hub.exchange.log(request_number=number)] == [
+        ("sent", 2), ("sent", 1), ("received", 2), ("received", 1)]
     for site in (opm, hub):
         assert site.desk.audit.verify().ok
 
