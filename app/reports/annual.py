@@ -119,10 +119,11 @@ def _requests(d: AnnualReportData) -> list[Flowable]:
                                                           ("Fulfilled", [r.fulfilled for r in active])],
                                title="Requests received and fulfilled, by agency", horizontal=True))
     types = tuple(r for r in d.by_recipient_type if r.received or r.approved or r.denied or r.fulfilled)
-    chart = pie_chart([r.label for r in types], [r.received for r in types],
-                      title="Requests received, by type of recipient")
-    story.append(keep(text("By type of recipient", "h2"), _outcome_table(types, "Recipient type", d.totals),
-                      Spacer(1, 6), chart))
+    block: list[Flowable] = [text("By type of recipient", "h2"), _outcome_table(types, "Recipient type", d.totals)]
+    if sum(r.received > 0 for r in types) > 1:  # a one-wedge pie says nothing the table does not
+        block += [Spacer(1, 6), pie_chart([r.label for r in types], [r.received for r in types],
+                                          title="Requests received, by type of recipient")]
+    story.append(keep(*block))
     return story
 
 
@@ -156,9 +157,10 @@ def _agreements(d: AnnualReportData) -> list[Flowable]:
                           "of the stewards confirming a match (24 hours when independent-college data is "
                           "involved); recipients by the destroy-by date in their agreement. Outstanding = past "
                           "due and not yet destroyed."))
-    on_time, late, outstanding = (sum(getattr(c, f) for c in d.compliance) for f in ("on_time", "late", "outstanding"))
-    story.append(pie_chart(["On time", "Late", "Outstanding"], [on_time, late, outstanding],
-                           title="Destruction obligations due this year"))
+    split = [sum(getattr(c, f) for c in d.compliance) for f in ("on_time", "late", "outstanding")]
+    if sum(v > 0 for v in split) > 1:  # a one-wedge pie says nothing the table does not
+        story.append(pie_chart(["On time", "Late", "Outstanding"], split,
+                               title="Destruction obligations due this year"))
     story += heading("Publications approved for release", 2)
     if d.publications:
         story.append(table([Column("Request", 0.9), Column("Publication", 4), Column("Approved", 1.3)],

@@ -69,7 +69,7 @@ def bar_chart(categories: Sequence[str], series: Sequence[tuple[str, Sequence[fl
     chart = HorizontalBarChart() if horizontal else VerticalBarChart()
     legend_room = 18 if len(series) > 1 else 0
     # Horizontal category labels sit left of the bars: room for the longest, within reason, cut beyond that.
-    label_room = min(150.0, max((stringWidth(clean(c), BODY, _FONT_SIZE) for c in categories), default=0) + 10)
+    label_room = min(150.0, max((stringWidth(clean(c), BODY, _FONT_SIZE) for c in categories), default=0) + 14)
     chart.x = label_room + 4 if horizontal else 30
     chart.y = 14 + legend_room if horizontal else 16 + legend_room
     top = max((v for _, values in series for v in values), default=0)
@@ -78,7 +78,7 @@ def bar_chart(categories: Sequence[str], series: Sequence[tuple[str, Sequence[fl
     chart.width = width - chart.x - right_room
     chart.height = height - chart.y - (26 if title else 12)
     data = [list(values) for _, values in series] or [[0] * len(categories)]
-    names = [fit(c, BODY, _FONT_SIZE, label_room - 10) if horizontal else clean(c) for c in categories]
+    names = [fit(c, BODY, _FONT_SIZE, label_room - 14) if horizontal else clean(c) for c in categories]
     colours = [palette[k % len(palette)] for k in range(len(data))]
     if horizontal:
         # reportlab draws the first category and the first series at the bottom: flip both so the chart
@@ -107,7 +107,7 @@ def bar_chart(categories: Sequence[str], series: Sequence[tuple[str, Sequence[fl
         chart.valueAxis.valueStep = 1
     if horizontal:
         chart.categoryAxis.labels.boxAnchor = "e"
-        chart.categoryAxis.labels.dx = -4
+        chart.categoryAxis.labels.dx = -6
     else:
         chart.categoryAxis.labels.boxAnchor = "n"
     chart.barSpacing = 1

@@ -127,7 +127,7 @@ class ReportingService(Service):
         with self._read() as s:
             requests = s.execute(select(DataRequest.id, DataRequest.number, DataRequest.received_on,
                                         DataRequest.recipient_id, DataRequest.state)).all()
-            rtype = dict(s.execute(select(DataRecipient.id, DataRecipient.recipient_type)).tuples())
+            rtype = dict(s.execute(select(DataRecipient.id, DataRecipient.recipient_type)).all())
             agencies = s.execute(select(Agency.id, Agency.code).order_by(Agency.code)).all()
             involved: dict[int, set[int]] = defaultdict(set)
             for rid, aid in s.execute(select(RequestedAgency.request_id, RequestedAgency.agency_id)):
@@ -140,7 +140,7 @@ class ReportingService(Service):
             recipient_destroyed = dict(s.execute(
                 select(DestructionCertificate.request_id, func.min(DestructionCertificate.destroyed_on))
                 .where(DestructionCertificate.kind == "recipient_data")
-                .group_by(DestructionCertificate.request_id)).tuples())
+                .group_by(DestructionCertificate.request_id)).all())
             matches = s.execute(select(MatchLogEntry.request_id, MatchLogEntry.matched_on)
                                 .where(MatchLogEntry.matched_on.is_not(None))).all()
             compliance = self._compliance(s, start, end, as_of)
@@ -246,8 +246,8 @@ class ReportingService(Service):
             return []
         outcomes = motion_outcomes(s, motions)
         when = dict(s.execute(select(Meeting.id, Meeting.starts_at)
-                              .where(Meeting.id.in_({m.meeting_id for m in motions}))).tuples())
-        numbers = dict(s.execute(select(DataRequest.id, DataRequest.number)).tuples())
+                              .where(Meeting.id.in_({m.meeting_id for m in motions}))).all())
+        numbers = dict(s.execute(select(DataRequest.id, DataRequest.number)).all())
         return sorted((rd.Publication(numbers.get(m.request_id) or "", m.text, when[m.meeting_id].date())
                        for m in motions if outcomes[m.id].passed), key=lambda p: p.approved_on)
 
@@ -256,7 +256,7 @@ class ReportingService(Service):
         if budget_id is None:
             return (), 0
         spent = dict(s.execute(select(Actual.line_id, func.sum(Actual.amount_cents))
-                               .where(Actual.budget_id == budget_id).group_by(Actual.line_id)).tuples())
+                               .where(Actual.budget_id == budget_id).group_by(Actual.line_id)).all())
         lines = s.execute(select(BudgetLine.id, BudgetLine.category, BudgetLine.amount_cents)
                           .where(BudgetLine.budget_id == budget_id).order_by(BudgetLine.id)).all()
         items = tuple(rd.BudgetItem(cat, amount, spent.get(lid, 0)) for lid, cat, amount in lines)
@@ -283,7 +283,7 @@ class ReportingService(Service):
         req = s.get(DataRequest, request_id)
         facts = load_facts(s, request_id)
         recipient = s.get(DataRecipient, req.recipient_id) if req.recipient_id else None
-        codes = dict(s.execute(select(Agency.id, Agency.code)).tuples())
+        codes = dict(s.execute(select(Agency.id, Agency.code)).all())
         approvals = {a.agency_id: a for a in s.scalars(select(AgencyApproval)
                                                          .where(AgencyApproval.request_id == request_id))}
         decisions = tuple(
@@ -316,7 +316,7 @@ class ReportingService(Service):
             for dsa_id, on in s.execute(select(DsaParty.dsa_id, DsaParty.signed_on)):
                 signed[dsa_id][1] += 1
                 signed[dsa_id][0] += on is not None
-            amendments = dict(s.execute(select(DsaAmendment.dsa_id, func.count()).group_by(DsaAmendment.dsa_id)).tuples())
+            amendments = dict(s.execute(select(DsaAmendment.dsa_id, func.count()).group_by(DsaAmendment.dsa_id)).all())
             destroyed = set(s.scalars(select(DestructionCertificate.request_id)
                                       .where(DestructionCertificate.kind == "recipient_data")))
             rows = s.execute(
@@ -350,7 +350,7 @@ class ReportingService(Service):
         m = self._desk.meetings.get(meeting_id)
         names = {x.id: (x.name, x.agency_code) for x in m.members}
         with self._read() as s:
-            numbers = dict(s.execute(select(DataRequest.id, DataRequest.number)).tuples())
+            numbers = dict(s.execute(select(DataRequest.id, DataRequest.number)).all())
         motions = []
         for k, mo in enumerate(m.motions, start=1):
             cast = dict(mo.votes)
@@ -379,7 +379,7 @@ class ReportingService(Service):
             req = s.get(DataRequest, dsa.request_id)
             rec = s.get(DataRecipient, req.recipient_id) if req.recipient_id else None
             payments = tuple(s.execute(select(Receipt.received_on, Receipt.amount_cents, Receipt.reference)
-                                       .where(Receipt.invoice_id == inv.id).order_by(Receipt.received_on)).tuples())
+                                       .where(Receipt.invoice_id == inv.id).order_by(Receipt.received_on)).all())
             return rd.InvoiceData(
                 number=inv.number, status=inv.status.value, issued_on=inv.issued_on, due_on=inv.due_on,
                 recipient=rec.name if rec else "not recorded", recipient_address=rec.address if rec else "",
