@@ -25,11 +25,31 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
+MAX_DEPTH = 32  # genuine payloads nest under 10 deep; deeper would only strain the recursive code after parsing
+
+
+def _too_deep(value: Any) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
 def strict_loads(data: bytes, what: str) -> Any:
-    """Parse JSON refusing duplicate keys, NaN/Infinity, bad UTF-8 and absurd nesting; MalformedFile names `what`."""
+    """Parse JSON refusing duplicate keys, NaN/Infinity, bad UTF-8 and nesting deeper than MAX_DEPTH;
+    MalformedFile names `what`."""
     try:
         text = data.decode("utf-8")
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        if _too_deep(value):
+            raise RecursionError
+        return value
     except UnicodeDecodeError:
         raise MalformedFile(f"The {what} is not valid UTF-8 text; the file is damaged.") from None
     except RecursionError:

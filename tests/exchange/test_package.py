@@ -135,3 +135,13 @@ def test_fingerprint_shape_and_normalisation(opm, hub):
     assert normalise_fingerprint(fp.replace(" ", "")) == fp
     assert normalise_fingerprint(fp[:-1]) == ""
     assert normalise_fingerprint(fp + "x") == ""
+
+
+def test_deeply_nested_payload_is_refused_after_decryption(opm, hub):
+    deep: object = 1
+    for _ in range(200):
+        deep = {"x": deep}
+    _, data = seal("completion", {"run": deep}, sender=opm, recipient=hub.public(), sequence=1)
+    env = read_envelope(data)
+    with pytest.raises(MalformedFile, match="nested too deeply"):
+        read_payload(open_envelope(env, sender=opm.public(), me=hub), env.manifest)
