@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from sqlalchemy import select, text
@@ -153,32 +154,32 @@ def test_create_refuses_an_existing_store_and_leaves_nothing_on_failure(tmp_path
 
 
 def test_creation_killed_midway_leaves_no_half_store(tmp_path):
-    """Kill creation at several moments: afterwards there is either no store or one that opens whole."""
-    outcomes = set()
-    for delay in (0.02, 0.1, 0.5):
-        path = tmp_path / f"k{delay}.p20store"
-        child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-            import app.models, alembic.command  # imports done before the clock starts
-            from app.store import Store, KdfParams
-            print("go", flush=True)
-            Store.create({str(path)!r}, "alice", {PASSPHRASE!r}, kdf=KdfParams(n={FAST_KDF.n}))
-        """)], stdout=subprocess.PIPE)
-        child.stdout.readline()
-        try:
-            child.wait(timeout=delay)
-        except subprocess.TimeoutExpired:
-            child.send_signal(signal.SIGKILL)
-            child.wait()
-        child.stdout.close()
-        outcomes.add(path.exists())
-        if path.exists():
-            store = Store.open(path, "alice", PASSPHRASE, kdf=FAST_KDF)
-            assert store.verify() == []
-            store.close()
-    assert False in outcomes  # at least one kill landed before the rename
-    leftovers = [p.name for p in tmp_path.iterdir() if ".creating-" in p.name]
-    Store.create(tmp_path / "k0.02.p20store", "alice", PASSPHRASE, kdf=FAST_KDF)[0].close()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".k0.02.p20store.creating-")], leftovers
+    """Kill a process that creates store after store: every store it left either opens whole or is absent."""
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import app.models, alembic.command  # imports done before the clock starts
+        from app.store import Store, KdfParams
+        for i in range(100):
+            print(i, flush=True)
+            Store.create({str(tmp_path)!r} + f"/k{{i}}.p20store", "alice", {PASSPHRASE!r}, kdf=KdfParams(n={FAST_KDF.n}))
+    """)], stdout=subprocess.PIPE, text=True)
+    for line in child.stdout:
+        if int(line) == 3:
+            time.sleep(0.03)  # into the fourth creation: schema being built under its temporary name
+            break
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    child.stdout.close()
+    stores = sorted(tmp_path.glob("k*.p20store"))
+    assert len(stores) >= 3
+    for path in stores:
+        store = Store.open(path, "alice", PASSPHRASE, kdf=FAST_KDF)
+        assert store.verify() == []
+        store.close()
+    # A killed creation's temporary files are swept by the next creation of that store.
+    interrupted = {p.name[1:].split(".creating-")[0] for p in tmp_path.iterdir() if ".creating-" in p.name}
+    for name in interrupted:
+        Store.create(tmp_path / name, "alice", PASSPHRASE, kdf=FAST_KDF)[0].close()
+    assert not [p.name for p in tmp_path.iterdir() if ".creating-" in p.name]
 
 
 WRITER = """
@@ -202,7 +203,7 @@ def test_sigkill_during_writes_loses_nothing_committed(store, store_path):
     last = -1
     for line in child.stdout:
         last = int(line)
-        if last >= 300:
+        if last >= 100:
             break
     child.send_signal(signal.SIGKILL)
     child.wait()
