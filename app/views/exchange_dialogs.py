@@ -452,8 +452,6 @@ def _warn(parent: QWidget | None, title: str, message: str) -> None:
 def add_menu_actions(menu, context: DeskContext, parent: QWidget) -> None:  # noqa: ANN001 - a QMenu
     """Add the Exchange sub-menu (identity, trust, send, import) to ``menu``; called by the main window."""
     sub = menu.addMenu("E&xchange")
-    me = _exchange(context).identity()
-    send_title = "Send to &OPM…" if me is not None and me.site is Site.HUB else "Send to &hub…"
 
     def send() -> None:
         dialog = SendDialog(context, parent)
@@ -472,9 +470,16 @@ def add_menu_actions(menu, context: DeskContext, parent: QWidget) -> None:  # no
         if chosen:
             trust_identity_file(context, parent, Path(chosen))
 
-    sub.addAction(send_title, send)
+    send_action = sub.addAction("Send to &hub…", send)
     sub.addAction("&Import package…", import_)
     sub.addSeparator()
     sub.addAction("&Trust an installation…", trust)
     sub.addAction("This installation's &identity…", lambda: IdentityDialog(context, parent).open())
+
+    def name_the_other_side() -> None:  # the identity (hence the side) may be created while the window is open
+        me = _exchange(context).identity()
+        send_action.setText("Send to &OPM…" if me is not None and me.site is Site.HUB else "Send to &hub…")
+
+    sub.aboutToShow.connect(name_the_other_side)
+    name_the_other_side()
 
