@@ -236,7 +236,7 @@ class ListPage(QWidget):
                 values.append(chosen)
             combo.blockSignals(True)
             combo.clear()
-            combo.addItem(f"All {self.model.columns[column].title.lower()}", None)
+            combo.addItem(f"Any {self.model.columns[column].title.lower()}", None)
             for value in values:
                 combo.addItem(value, value)
             combo.setCurrentIndex(max(0, combo.findData(chosen)) if chosen is not None else 0)
@@ -290,9 +290,7 @@ class ListPage(QWidget):
         """Headers and cell texts of what is shown (filtered rows, display order, visible columns)."""
         columns = self.visible_columns()
         headers = [self.model.columns[c].title for c in columns]
-        shown = [self.proxy.index(r, 0) for r in range(self.proxy.rowCount())]
-        order = self.model.display_order()
-        sources = [order[self.proxy.mapToSource(i).row()] for i in shown]
+        sources = self.proxy.shown_indexes()
         cells = [self.model.display_values(c) for c in columns]
         return headers, [[column[s] for column in cells] for s in sources]
 

@@ -96,6 +96,8 @@ class MainWindow(QMainWindow):
         self.navigation.currentItemChanged.connect(
             lambda item, _: item is not None and self.show_screen(item.data(Qt.ItemDataRole.UserRole))
         )
+        # A click on the highlighted entry (e.g. "Requests" while a request is open) goes back to its list.
+        self.navigation.itemClicked.connect(lambda item: self.show_screen(item.data(Qt.ItemDataRole.UserRole)))
         brand = QLabel("P20 WIN Desk", objectName="brand")
         brand.setFixedWidth(200)
         side = QVBoxLayout()
@@ -165,8 +167,9 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()
         return page
 
-    def show_widget(self, key: str, widget: QWidget) -> None:
-        """Show a secondary screen (e.g. a request's detail) that lives in the stack beside the main ones."""
+    def show_widget(self, key: str, widget: QWidget, *, under: str | None = None) -> None:
+        """Show a secondary screen (e.g. a request's detail) that lives in the stack beside the main ones;
+        ``under`` names the main screen highlighted in the navigation meanwhile."""
         old = self._pages.get(key)
         if old is not None and old is not widget:
             self.stack.removeWidget(old)
@@ -175,6 +178,11 @@ class MainWindow(QMainWindow):
         if self.stack.indexOf(widget) < 0:
             self.stack.addWidget(widget)
         self.stack.setCurrentWidget(widget)
+        row = next((i for i, s in enumerate(SCREENS) if s.key == under), None)
+        if row is not None:
+            self.navigation.blockSignals(True)
+            self.navigation.setCurrentRow(row)
+            self.navigation.blockSignals(False)
 
     def open_request(self, request_id: int) -> QWidget:
         """Open one request's detail screen."""
@@ -183,7 +191,7 @@ class MainWindow(QMainWindow):
         detail = self._pages.get("request")
         if not isinstance(detail, RequestDetailPage):
             detail = RequestDetailPage(self.context, self)
-        self.show_widget("request", detail)
+        self.show_widget("request", detail, under="requests")
         detail.load(request_id)
         return detail
 

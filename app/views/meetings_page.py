@@ -58,7 +58,8 @@ class MeetingsPage(QWidget):
         self.list_page = ListPage("Meetings & Votes", MEETING_COLUMNS, settings_key="meetings",
                                   empty_text="No board meetings recorded. Schedule the next one.")
         if context.can_edit:
-            self.list_page.add_action("Schedule meeting…", self.schedule)
+            self.list_page.add_action("Board members…", self.seat_member)
+            self.list_page.add_action("Schedule meeting…", self.schedule, primary=True)
         self.detail_title = heading("Select a meeting to see attendance, quorum and votes.")
         self.quorum_label = QLabel(wordWrap=True)
         self.quorum_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -152,6 +153,28 @@ class MeetingsPage(QWidget):
         if dialog.exec() and dialog.result_value is not None and dialog.result_value.warnings:
             self.context_warning("\n".join(dialog.result_value.warnings))
         return dialog.result() == FormDialog.DialogCode.Accepted
+
+    def seat_member(self) -> bool:
+        """Seat a person on a board for an agency (quorum counts the seats filled on a meeting's day)."""
+        agencies = self.context.desk.agencies.list()
+
+        def submit(dialog: FormDialog) -> int:
+            return self.context.desk.meetings.add_member(dialog.board.currentData(), dialog.agency.currentData(),
+                                                         dialog.name.text(), dialog.seated.date().toPython())
+
+        dialog = FormDialog(self, "Seat a board member", submit)
+        dialog.board = QComboBox()
+        for board, name in BOARD_NAMES.items():
+            dialog.board.addItem(name, board)
+        dialog.row("Board", "board", dialog.board)
+        dialog.agency = QComboBox()
+        for agency in agencies:
+            dialog.agency.addItem(f"{agency.code} — {agency.name}", agency.id)
+        dialog.row("For agency", "agency_id", dialog.agency)
+        dialog.name = dialog.row("Name", "name", QLineEdit())
+        dialog.seated = dialog.row("Seated on", "seated_on", date_edit())
+        self.last_dialog = dialog
+        return bool(dialog.exec())
 
     def context_warning(self, text: str) -> None:
         window = self.window()

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -243,10 +245,21 @@ class RequestDetailPage(QWidget):
         self.save_overview.setProperty("primary", True)
         self.save_overview.clicked.connect(self.save)
         self.save_overview.setVisible(can_edit)
+        self.people = QLabel(wordWrap=True)
+        self.people.setTextFormat(Qt.TextFormat.PlainText)
+        form.addRow("Data users named", self.people)
+        self.review = QLabel()
+        self.review.setTextFormat(Qt.TextFormat.PlainText)
+        form.addRow("Disclosure review", self.review)
         column = QVBoxLayout(page)
         column.addLayout(form)
         column.addWidget(self.overview_errors.general)
         row = QHBoxLayout()
+        if can_edit:
+            for text, slot in (("Name data users…", self.name_users), ("Record disclosure review…", self.record_review)):
+                button = QPushButton(text)
+                button.clicked.connect(slot)
+                row.addWidget(button)
         row.addStretch(1)
         row.addWidget(self.save_overview)
         column.addLayout(row)
@@ -257,6 +270,12 @@ class RequestDetailPage(QWidget):
         self._loaded_overview: dict[str, str] = {}
 
     def _load_overview(self, detail) -> None:
+        users = {u.id: u for u in self.context.desk.recipients.users(detail.recipient_id)} if detail.recipient_id else {}
+        named = [users[i] for i in detail.user_ids if i in users]
+        self.people.setText(", ".join(f"{u.name} (NDA {'on file' if u.nda_received_on else 'missing'})" for u in named)
+                            or "none yet")
+        self.review.setText(f"{detail.disclosure_reviewed_on.isoformat()} by {detail.disclosure_reviewer}"
+                            if detail.disclosure_reviewed_on else "not recorded")
         if self.has_unsaved_changes():
             return  # never overwrite what the user is typing; they save or discard first
         self._loaded_overview = {field: getattr(detail, field) or "" for field, _, _ in OVERVIEW_FIELDS}
@@ -282,6 +301,39 @@ class RequestDetailPage(QWidget):
             self.refresh()
         return ok
 
+    def name_users(self) -> bool:
+        detail = self.detail
+        users = self.context.desk.recipients.users(detail.recipient_id) if detail.recipient_id else []
+
+        def submit(dialog: FormDialog) -> None:
+            chosen = [dialog.users.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.users.count())
+                      if dialog.users.item(i).checkState() == Qt.CheckState.Checked]
+            self.context.desk.requests.name_users(self.request_id, chosen)
+
+        dialog = FormDialog(self, "Data users named on the request", submit)
+        dialog.users = QListWidget()
+        for user in users:
+            if user.departed_on is not None:
+                continue
+            item = QListWidgetItem(f"{user.name} — {user.title or 'data user'}")
+            item.setData(Qt.ItemDataRole.UserRole, user.id)
+            item.setCheckState(Qt.CheckState.Checked if user.id in detail.user_ids else Qt.CheckState.Unchecked)
+            dialog.users.addItem(item)
+        dialog.row("Data users of the recipient", "user_ids", dialog.users)
+        self.last_dialog = dialog
+        return bool(dialog.exec())
+
+    def record_review(self) -> bool:
+        def submit(dialog: FormDialog) -> None:
+            self.context.desk.requests.record_disclosure_review(self.request_id, dialog.on.date().toPython(),
+                                                                dialog.by.text())
+
+        dialog = FormDialog(self, "Disclosure review of the outputs", submit)
+        dialog.on = dialog.row("Reviewed on", "on", date_edit())
+        dialog.by = dialog.row("Reviewer", "reviewer", QLineEdit(self.context.display_name))
+        self.last_dialog = dialog
+        return bool(dialog.exec())
+
     # -- data elements ------------------------------------------------------------------------------------
     def _build_elements(self, can_edit: bool) -> None:
         page = QWidget()
@@ -306,7 +358,7 @@ class RequestDetailPage(QWidget):
             row.addWidget(strike)
             row.addStretch(1)
             column.addLayout(row)
-        self.tabs.addTab(page, "Agencies && data elements")
+        self.tabs.addTab(page, "Agencies && data")
 
     def _load_elements(self, detail) -> None:
         codes = {a.agency_id: a.code for a in detail.agencies}
@@ -549,7 +601,7 @@ class RequestDetailPage(QWidget):
             row.addWidget(certify)
             row.addStretch(1)
             column.addLayout(row)
-        self.tabs.addTab(page, "Match log && destruction")
+        self.tabs.addTab(page, "Destruction")
 
     def _load_destruction(self) -> None:
         desk = self.context.desk
@@ -724,7 +776,7 @@ class RequestDetailPage(QWidget):
                 row.addWidget(button)
             row.addStretch(1)
             column.addLayout(row)
-        self.tabs.addTab(page, "Fees && invoices")
+        self.tabs.addTab(page, "Fees")
 
     def _load_fees(self) -> None:
         if self.dsa is None:

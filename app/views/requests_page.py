@@ -24,14 +24,15 @@ def state_label(state) -> str:
 
 
 REQUEST_COLUMNS = [
-    Column("number", "Number", "number", width=80),
-    Column("title", "Title", "title", width=340),
-    Column("state", "Stage", "state", display=state_label, filterable=True, width=130),
-    Column("agencies", "Agencies", "agencies", width=160),
-    Column("recipient", "Recipient", "recipient", filterable=True, width=220),
-    Column("type", "Type", "submission_type", filterable=True, width=100),
-    Column("received", "Received", "received_on", width=95),
-    Column("decided", "Decided", "decision_on", width=95),
+    Column("number", "Number", "number", display=lambda n: n or "—", width=75,
+           tooltip=lambda r: None if r.number else "An inquiry gets its number when it is logged"),
+    Column("title", "Title", "title", width=250),
+    Column("state", "Stage", "state", display=state_label, filterable=True, width=125),
+    Column("agencies", "Agencies", "agencies", width=125),
+    Column("recipient", "Recipient", "recipient", filterable=True, width=190),
+    Column("type", "Type", "submission_type", filterable=True, width=85),
+    Column("received", "Received", "received_on", width=90),
+    Column("decided", "Decided", "decision_on", width=90),
 ]
 
 

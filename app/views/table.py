@@ -86,11 +86,16 @@ def _format_column(values: list[Any]) -> list[str]:
     sample = next((v for v in values if v is not None), None)
     if sample.__class__ is str:
         return [v if v.__class__ is str else format_value(v) for v in values]
+    return _map_memo(format_value, values)
+
+
+def _map_memo(display: Callable[[Any], str], values: list[Any]) -> list[str]:
+    """``display`` over a column, once per distinct value (stages, agencies, dates repeat a lot)."""
     memo: dict[Any, str] = {}
     try:
-        return [memo[v] if v in memo else memo.setdefault(v, format_value(v)) for v in values]
+        return [memo[v] if v in memo else memo.setdefault(v, display(v)) for v in values]
     except TypeError:  # unhashable values
-        return list(map(format_value, values))
+        return list(map(display, values))
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,7 @@ class RowTableModel(QAbstractTableModel):
         if cached is None:
             display = self.columns[column].display
             values = self.values(column)
-            cached = _format_column(values) if display is format_value else list(map(display, values))
+            cached = _format_column(values) if display is format_value else _map_memo(display, values)
             self._display[column] = cached
         return cached
 
@@ -371,7 +376,13 @@ class RowFilterProxy(QSortFilterProxyModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.source().sort(column, order)
 
+    def shown_indexes(self) -> list[int]:
+        """Indexes into the model's ``rows`` of the rows shown, in display order (no per-row Qt calls: this
+        proxy never reorders, so display order is the model's order filtered by the mask)."""
+        mask = self._mask
+        return list(self._order) if mask is None else [i for i in self._order if mask[i]]
+
     def rows(self) -> list[Any]:
         """The row objects currently shown, in display order."""
-        model = self.source()
-        return [model.row_at(self.mapToSource(self.index(r, 0)).row()) for r in range(self.rowCount())]
+        every = self.source().rows
+        return [every[i] for i in self.shown_indexes()]
