@@ -12,12 +12,12 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from app.exchange.errors import AlreadyImported, ExchangeError, OutOfOrder, UnknownSender
 from app.exchange.identity import (
@@ -33,7 +33,6 @@ from app.exchange.jsonio import canonical_json
 from app.exchange.package import (
     MAX_PACKAGE_BYTES,
     PACKAGE_SUFFIX,
-    Envelope,
     Manifest,
     check_addressed_to,
     open_envelope,
@@ -52,7 +51,6 @@ from app.models import (
     DestructionCertificate,
     Document,
     DocumentContent,
-    DsaAmendment,
     DsaParty,
     MatchLogEntry,
     PartyKind,
@@ -296,7 +294,9 @@ class ExchangeService(Service):
     def log(self, *, request_number: str | None = None, limit: int = 500) -> list[PackageInfo]:
         """Packages sent and received, newest first; only those about ``request_number`` when given."""
         with self._read() as s:
-            stmt = select(PackageLogEntry, TrustedPeer.name).join(TrustedPeer)
+            # The sealed bytes and payloads can be large: a listing never loads them.
+            stmt = (select(PackageLogEntry, TrustedPeer.name).join(TrustedPeer)
+                    .options(defer(PackageLogEntry.sealed), defer(PackageLogEntry.payload)))
             if request_number is not None:
                 stmt = stmt.where(PackageLogEntry.request_number == request_number)
             stmt = stmt.order_by(PackageLogEntry.recorded_at.desc(), PackageLogEntry.id.desc()).limit(limit)
@@ -334,10 +334,6 @@ class ExchangeService(Service):
                 .where(RequestedAgency.request_id == req.id).order_by(Agency.code)).scalars())
             recipient = s.get(DataRecipient, req.recipient_id) if req.recipient_id else None
             codes = dict(s.execute(select(Agency.id, Agency.code)).all())
-            destroy_by = dsa.destroy_by
-            for amendment in s.scalars(select(DsaAmendment).where(DsaAmendment.dsa_id == dsa.id)
-                                       .order_by(DsaAmendment.number)):
-                destroy_by = amendment.new_destroy_by or destroy_by
             parties = []
             for p in dsa.parties:
                 # Agencies (the hub and the operating group are agencies too) travel by code, the recipient by name.
@@ -363,7 +359,7 @@ class ExchangeService(Service):
                 "agencies": [{"code": a.code, "name": a.name, "short_destruction_window": a.short_destruction_window}
                              for a in agencies],
                 "dsa": {"number": dsa.number, "effective_on": dsa.effective_on, "executed_on": dsa.executed_on,
-                        "destroy_by": destroy_by, "parties": parties},
+                        "destroy_by": dsa.destroy_by, "parties": parties},  # amendments move destroy_by
                 "method": self._latest_method_sent(s),
                 "matching_files": matching_files,
                 "input_destruction": "24 hours" if any(a.short_destruction_window for a in agencies)
@@ -441,7 +437,7 @@ class ExchangeService(Service):
         """Seal ``payload`` (from one of the builders above) to the peer and write ``<folder>/<name>.p20pkg``.
 
         The peer defaults to the one trusted installation on the other side. Refuses (PackageRefused) anything
-        shaped like person-level data; raises ValidationFailed for contents that do not fit the type's schema.
+        shaped like person-level data and contents that do not fit the type's schema.
         The file is written before the log entry commits and removed again if the commit fails.
         """
         if kind not in KIND_TITLES:
@@ -532,7 +528,8 @@ class ExchangeService(Service):
             if SENT_BY[m.kind] != peer.site.value:
                 raise UnknownSender(f"{peer.name} is an {peer.site.value.upper()} installation and may not send a "
                                     f"{KIND_TITLES[m.kind]}.")
-            before = s.scalar(select(PackageLogEntry).where(PackageLogEntry.package_id == m.package_id))
+            before = s.scalar(select(PackageLogEntry).where(PackageLogEntry.package_id == m.package_id,
+                                                            PackageLogEntry.direction == PackageDirection.RECEIVED))
             if before is not None:
                 return ImportResult(
                     m.kind, KIND_TITLES[m.kind], peer.name, m.sequence, before.request_number, True, (),

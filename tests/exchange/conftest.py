@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from app.models import Agency, Base, Board, Decision, ExhibitKind, MotionKind, RecipientType, RequestState, Role
-from app.models import VoteChoice
+from app.models import Agency, Base, Board, Decision, ExhibitKind, MotionKind, RecipientType, RequestState, VoteChoice
 from app.services import Desk
 from app.services.exchange import ExchangeService
 from app.services.setup import initialise_store
