@@ -188,7 +188,7 @@ class Store:
         self._data_key = data_key
         self._lock = lock
         self._keyfile_mutex = threading.Lock()
-        self.engine: Engine = _make_engine(path, data_key)
+        self.engine: Engine = _engine_over(self._connect)
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(bind=self.engine.execution_options(p20_begin="DEFERRED"),
                                            expire_on_commit=False)
@@ -309,18 +309,19 @@ class Store:
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """A Session for one unit of work: commits on normal exit, rolls back on error.
-        Disk-full and corruption surface as DiskFull / StoreDamaged."""
+        Disk-full and corruption surface as DiskFull / StoreDamaged; StoreError after `close()`."""
+        self._require_open()
         with translate_errors(self.path), self._sessions() as session:
             with session.begin():
                 yield session
 
     @contextlib.contextmanager
     def read_session(self) -> Iterator[Session]:
-        """A Session for reading a consistent snapshot without blocking writers. Do not write in it."""
+        """A Session for reading a consistent snapshot without blocking writers. Do not write in it:
+        it is rolled back at the end."""
+        self._require_open()
         with translate_errors(self.path), self._read_sessions() as session:
-            with session.begin():
-                yield session
-                session.rollback()
+            yield session
 
     # --- key slots ----------------------------------------------------------------------------------
     @property
@@ -389,7 +390,7 @@ class Store:
     def verify(self) -> list[str]:
         """Full SQLite + SQLCipher integrity and foreign-key check; returns the problems (empty: sound)."""
         with translate_errors(self.path):
-            conn = _connect(self.path, self._data_key)
+            conn = self._connect()
             try:
                 return _integrity_problems(conn)
             finally:
@@ -398,7 +399,7 @@ class Store:
     def checkpoint(self) -> None:
         """Fold the WAL into the store file and truncate it (waits for running units of work)."""
         with translate_errors(self.path):
-            conn = _connect(self.path, self._data_key)
+            conn = self._connect()
             try:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
@@ -410,6 +411,7 @@ class Store:
         The backup is a zip holding the database, encrypted with the same data key, and the key slots, so it
         opens with the passphrases and recovery code valid now. Raises StoreExists, DiskFull.
         """
+        self._require_open()
         dest = Path(dest)
         _write_backup(self.path, self._data_key, self.keyfile, dest)
         return dest
@@ -470,12 +472,27 @@ class Store:
 
     # --- closing ------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Close every connection (the WAL is checkpointed into the file) and release the lock."""
+        """Close every connection (the WAL is checkpointed into the file), drop the key, release the lock.
+        Later calls on this object raise StoreError; unlock again to get a new one."""
         if self._lock is None:
             return
         self.engine.dispose()
+        self._data_key = b""  # best effort: Python cannot wipe the bytes, but nothing here refers to them now
         self._lock.release()
         self._lock = None
+
+    def _connect(self) -> sqlcipher3.Connection:
+        # The engine asks here for every new connection, so a closed store cannot be reopened through it.
+        self._require_open()
+        return _connect(self.path, self._data_key)
+
+    @property
+    def closed(self) -> bool:
+        return self._lock is None
+
+    def _require_open(self) -> None:
+        if self._lock is None:
+            raise StoreError("The store has been closed (locked); unlock it again to continue.")
 
     def __enter__(self) -> "Store":
         return self
@@ -490,10 +507,14 @@ class Store:
 # --- helpers used while opening ----------------------------------------------------------------------------
 
 def _make_engine(path: Path, data_key: bytes, *, foreign_keys: bool = True) -> Engine:
+    return _engine_over(lambda: _connect(path, data_key, foreign_keys=foreign_keys))
+
+
+def _engine_over(creator: Callable[[], sqlcipher3.Connection]) -> Engine:
     engine = create_engine(
         "sqlite://",
         module=sqlcipher3,
-        creator=lambda: _connect(path, data_key, foreign_keys=foreign_keys),
+        creator=creator,
         # "sqlite://" alone would mean a single in-memory connection; the file is shared by a pool of
         # keyed connections (one per thread at a time), SQLite doing the locking.
         poolclass=QueuePool,

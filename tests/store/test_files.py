@@ -19,6 +19,7 @@ from app.store import (
     NotAStore,
     Store,
     StoreDamaged,
+    StoreError,
     StoreExists,
     StoreInUse,
     StoreNotFound,
@@ -215,3 +216,16 @@ def test_sigkill_during_writes_loses_nothing_committed(store, store_path):
     assert len(rows) in (last + 1, last + 2)  # at most one commit in flight when killed
     assert reopened.verify() == []
     reopened.close()
+
+
+def test_a_closed_store_cannot_be_used_or_reconnected(store, store_path):
+    store.close()
+    for use in (store.session, store.read_session):
+        with pytest.raises(StoreError):
+            with use():
+                pass
+    with pytest.raises(StoreError):
+        store.engine.connect()  # the pool would otherwise reconnect with the key, without the lock
+    with pytest.raises(StoreError):
+        store.backup(store_path.with_name("late.p20backup"))
+    Store.open(store_path, "alice", PASSPHRASE, kdf=FAST_KDF).close()  # lock released
