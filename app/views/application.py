@@ -134,7 +134,10 @@ class _AdminPage(QWizardPage):
             if getattr(error, "message", None):
                 return self._fail(error.message)
             raise
-        self._wizard.store, self._wizard.recovery_code, self._wizard.username = store, code, self.username.text().strip()
+        from app.services.users import check_username  # the name as the store keeps it (lower case)
+
+        self._wizard.store, self._wizard.recovery_code = store, code
+        self._wizard.username = check_username(self.username.text())
         self.passphrase.clear()
         self.confirm.clear()
         return True

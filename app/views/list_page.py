@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
@@ -34,6 +34,10 @@ from app.views.table import ROW_ROLE, Column, RowFilterProxy, RowTableModel
 # Printing goes through QTextDocument; beyond this many rows it is slow and a waste of paper.
 PRINT_ROW_LIMIT = 2000
 SEARCH_DELAY_MS = 150  # typing pauses this long before a 100k-row list refilters
+
+
+def _row_key(row: Any) -> Any:
+    return getattr(row, "id", None) if row is not None else None
 
 
 class DataTable(QTableView):
@@ -184,10 +188,32 @@ class ListPage(QWidget):
         return button
 
     def set_rows(self, rows: Iterable[Any]) -> None:
-        """Show these rows; search, filters and sort stay as the user left them."""
+        """Show these rows; search, filters, sort and the selected rows (matched by ``id``) stay as they were."""
+        current = _row_key(self.current_row())
+        selected = {_row_key(r) for r in self.selected_rows()} - {None}
         self.model.set_rows(rows)
         self._refresh_filter_choices()
         self._update_count()
+        if current is not None or selected:
+            self._reselect(current, selected)
+
+    def _reselect(self, current: Any, selected: set[Any]) -> None:
+        order = self.model.display_order()
+        rows = self.model.rows
+        wanted = selected | {current}
+        position = {_row_key(rows[source]): model_row for model_row, source in enumerate(order)
+                    if _row_key(rows[source]) in wanted}
+        selection = self.table.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for key in selected:
+            if key in position:
+                index = self.proxy.mapFromSource(self.model.index(position[key], 0))
+                if index.isValid():
+                    selection.select(index, flags)
+        if current in position:
+            index = self.proxy.mapFromSource(self.model.index(position[current], 0))
+            if index.isValid():
+                selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
 
     def selected_rows(self) -> list[Any]:
         return [index.data(ROW_ROLE) for index in self.table.selectionModel().selectedRows()]
