@@ -147,11 +147,13 @@ class DemoSummary:
     audit_events: int
 
 
-def build_demo(store, username: str, *, seed: int = 20, years: int = 3, as_of: date | None = None) -> DemoSummary:  # noqa: ANN001
+def build_demo(store, username: str, *, seed: int = 20, years: int = 3, as_of: date | None = None,  # noqa: ANN001
+               requests: int = len(_TARGETS)) -> DemoSummary:
     """Fill a freshly initialised store with demo data through the services (all audited; verifies).
 
     ``username`` must be an admin (it creates the demo desk users ``coordinator``, ``hub``, ``auditor``; they
-    get no key slots). The same ``seed`` and ``as_of`` (default: today) give the same data. Takes ~10 s.
+    get no key slots). The same ``seed``, ``as_of`` (default: today), ``years`` and ``requests`` give the
+    same data. The default 42 requests cover every state; fewer take an even sample. Takes ~10 s.
     """
     admin = Desk(store, username)
     if admin.actor.role not in ADMINS:
@@ -162,7 +164,8 @@ def build_demo(store, username: str, *, seed: int = 20, years: int = 3, as_of: d
     for name, display, role in DEMO_USERS:
         if name not in existing:
             admin.users.add(name, display, role)
-    demo = _DemoBuilder(Desk(store, "coordinator"), Desk(store, "hub"), rng, today, years)
+    demo = _DemoBuilder(Desk(store, "coordinator"), Desk(store, "hub"), rng, today, years,
+                        [_TARGETS[i * len(_TARGETS) // requests] for i in range(min(requests, len(_TARGETS)))])
     demo.build()
     summary_states: dict[str, int] = {}
     for row in admin.requests.page(limit=10_000):
@@ -171,8 +174,9 @@ def build_demo(store, username: str, *, seed: int = 20, years: int = 3, as_of: d
 
 
 class _DemoBuilder:
-    def __init__(self, desk: Desk, hub: Desk, rng: random.Random, today: date, years: int) -> None:
-        self.desk, self.hub, self.rng, self.today = desk, hub, rng, today
+    def __init__(self, desk: Desk, hub: Desk, rng: random.Random, today: date, years: int,
+                 targets: list[RequestState]) -> None:
+        self.desk, self.hub, self.rng, self.today, self.targets = desk, hub, rng, today, targets
         self.start = today - timedelta(days=365 * years)
         self.years = years
         self.w = _World()
@@ -319,7 +323,7 @@ class _DemoBuilder:
     # ---- requests ----------------------------------------------------------------------------------------
 
     def requests(self) -> None:
-        targets = list(_TARGETS)
+        targets = list(self.targets)
         depth = {s: (MAIN_LINE.index(s) if s in MAIN_LINE else 4) for s in RequestState}
         targets.sort(key=lambda s: -depth[s])
         span = (self.today - self.start).days
