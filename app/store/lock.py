@@ -40,7 +40,13 @@ class StoreLock:
         except OSError as exc:
             raise StoreError(f"Cannot create the lock file {self.path}: {exc.strerror}. "
                              "Check that the folder is writable.") from None
-        if not _try_lock(fd):
+        try:
+            locked = _try_lock(fd)
+        except OSError as exc:  # e.g. ENOLCK on some network shares
+            os.close(fd)
+            raise StoreError(f"The folder of {self.path.name} does not support file locks ({exc.strerror}), so the "
+                             "store cannot be protected from being opened twice. Keep the store on a local drive.") from None
+        if not locked:
             os.close(fd)
             raise StoreInUse(
                 f"The store {self.path.name.removesuffix('.lock')} is open in another P20 WIN Desk window or "
