@@ -13,11 +13,13 @@ import pandas as pd
 def best_links(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Boolean mask of the pairs that are the best partner of a or of b (ties broken by position)."""
     order = np.lexsort((b, a, -weight))
-    ends = np.concatenate([a[order], b[order]])
+    n = len(order)
+    # Both ends of each pair, best pair first; a record's first appearance is its best link.
+    ends = np.empty(2 * n, a.dtype)
+    ends[0::2], ends[1::2] = a[order], b[order]
     first = ~pd.Series(ends).duplicated().to_numpy()
-    keep = np.zeros(len(a), bool)
-    keep[order[first[:len(a)]]] = True
-    keep[order[first[len(a):]]] = True
+    keep = np.zeros(n, bool)
+    keep[order[first[0::2] | first[1::2]]] = True
     return keep
 
 
