@@ -2,6 +2,7 @@
 through the real services all the way to an executed DSA."""
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -109,13 +110,35 @@ def registry_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture
-def pair(tmp_path: Path, registry_home: Path):
-    """(opm, hub): two fresh stores with identities that trust each other; OPM has request at DSA executed."""
-    opm = make_site(tmp_path, "opm-hartford", "opm")
-    hub = make_site(tmp_path, "hub-dol", "hub")
+@pytest.fixture(scope="session")
+def pair_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Built once: the OPM and hub store files (closed) and the number of OPM's executed request."""
+    folder = tmp_path_factory.mktemp("pair-template")
+    opm = make_site(folder, "opm-hartford", "opm")
+    hub = make_site(folder, "hub-dol", "hub")
     trust_each_other(opm, hub)
-    opm.number = executed_request(opm.desk)  # type: ignore[attr-defined]
+    number = executed_request(opm.desk)
+    opm.store.close()
+    hub.store.close()
+    return folder, number
+
+
+def open_site(path: Path) -> Site:
+    store = Store.open(path, "admin", PASSPHRASE, kdf=FAST_KDF)
+    desk = Desk(store, "admin")
+    return Site(store, desk, ExchangeService(desk), path)
+
+
+@pytest.fixture
+def pair(tmp_path: Path, registry_home: Path, pair_template: tuple[Path, str]):
+    """(opm, hub): fresh copies of two stores whose identities trust each other; OPM has a request at DSA
+    executed (``opm.number``). Copying the closed files is much cheaper than building them for every test."""
+    template, number = pair_template
+    for file in template.iterdir():
+        if not file.name.endswith(".lock"):
+            shutil.copy2(file, tmp_path / file.name)
+    opm, hub = open_site(tmp_path / "opm-hartford.p20store"), open_site(tmp_path / "hub-dol.p20store")
+    opm.number = number  # type: ignore[attr-defined]
     yield opm, hub
     opm.store.close()
     hub.store.close()
