@@ -97,32 +97,31 @@ def _sqlite_code(error: BaseException) -> int | None:
 _TRANSLATED_CODES = (sqlcipher3.SQLITE_FULL, sqlcipher3.SQLITE_CORRUPT, sqlcipher3.SQLITE_NOTADB)
 
 
-def translate_errors(path: Path) -> contextlib.AbstractContextManager:
-    """Turn low-level disk and corruption failures into StoreErrors a person can act on."""
-
-    @contextlib.contextmanager
-    def _translate() -> Iterator[None]:
-        try:
-            yield
-        except OSError as error:
-            if error.errno == errno.ENOSPC:
-                raise DiskFull(_DISK_FULL_MESSAGE) from error
-            raise
-        except (sqlcipher3.Error, sa_exc.DBAPIError) as error:
-            code = _sqlite_code(error)
-            if code == sqlcipher3.SQLITE_FULL:
-                raise DiskFull(_DISK_FULL_MESSAGE) from error
-            if code in (sqlcipher3.SQLITE_CORRUPT, sqlcipher3.SQLITE_NOTADB):
-                raise StoreDamaged(
-                    f"The store {path.name} is damaged and cannot be read safely. "
-                    "Restore it from your latest backup (p20win restore)."
-                ) from error
-            if code == sqlcipher3.SQLITE_READONLY or code == sqlcipher3.SQLITE_CANTOPEN:
-                raise StoreError(f"The store {path.name} cannot be written: check that its folder is "
-                                 "writable and not on a read-only drive.") from error
-            raise
-
-    return _translate()
+@contextlib.contextmanager
+def translate_errors(path: Path) -> Iterator[None]:
+    """Turn low-level disk, lock and corruption failures into StoreErrors a person can act on."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise DiskFull(_DISK_FULL_MESSAGE) from error
+        raise
+    except (sqlcipher3.Error, sa_exc.DBAPIError) as error:
+        code = _sqlite_code(error)
+        if code == sqlcipher3.SQLITE_FULL:
+            raise DiskFull(_DISK_FULL_MESSAGE) from error
+        if code in (sqlcipher3.SQLITE_CORRUPT, sqlcipher3.SQLITE_NOTADB):
+            raise StoreDamaged(
+                f"The store {path.name} is damaged and cannot be read safely. "
+                "Restore it from your latest backup (p20win restore)."
+            ) from error
+        if code in (sqlcipher3.SQLITE_READONLY, sqlcipher3.SQLITE_CANTOPEN):
+            raise StoreError(f"The store {path.name} cannot be written: check that its folder is "
+                             "writable and not on a read-only drive.") from error
+        if code in (sqlcipher3.SQLITE_BUSY, sqlcipher3.SQLITE_LOCKED):
+            raise StoreError("The store stayed busy with another task for too long; nothing was changed. "
+                             "Wait for it to finish and try again.") from error
+        raise
 
 
 def _integrity_problems(conn: sqlcipher3.Connection, *, quick: bool = False) -> list[str]:
