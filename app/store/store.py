@@ -301,7 +301,10 @@ class Store:
             lock.release()
             raise
         if rewrap_with is not None and unlocked_by is not None:
-            store.set_passphrase(unlocked_by, rewrap_with)
+            try:
+                store.set_passphrase(unlocked_by, rewrap_with)
+            except StoreError:  # e.g. disk full: the old, cheaper slot still works; try again next time
+                log.warning("could not raise the key-derivation cost of a slot in %s", path.name)
         return store
 
     # --- units of work -----------------------------------------------------------------------------
