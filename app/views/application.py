@@ -33,8 +33,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.store import Store, StoreError
-from app.store import keycache
+from app.store import PRODUCTION_KDF, KdfParams, Store, StoreError, keycache
 from app.store.paths import default_store_path, demo_store_path
 
 log = logging.getLogger(__name__)
@@ -278,9 +277,11 @@ class FirstRunWizard(QWizard):
 class UnlockDialog(QDialog):
     """Asks for user name and passphrase; ``store`` is set when it was accepted."""
 
-    def __init__(self, store_path: Path, *, username: str = "", reason: str = "", parent: QWidget | None = None):
+    def __init__(self, store_path: Path, *, username: str = "", reason: str = "", parent: QWidget | None = None,
+                 kdf: KdfParams = PRODUCTION_KDF):
         super().__init__(parent)
         self.store_path = store_path
+        self.kdf = kdf
         self.store: Store | None = None
         self.setWindowTitle("Unlock P20 WIN Desk")
         title = QLabel("Unlock P20 WIN Desk", objectName="pageTitle")
@@ -322,7 +323,7 @@ class UnlockDialog(QDialog):
             return
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            store = Store.open(self.store_path, username, self.passphrase.text())
+            store = Store.open(self.store_path, username, self.passphrase.text(), kdf=self.kdf)
         except StoreError as error:
             self.error.setText(error.message)
             self.passphrase.selectAll()
