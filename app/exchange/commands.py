@@ -3,7 +3,7 @@ more often than not).
 
     p20win package identity [--create --name HUB-DOL --site hub] [--out FOLDER]
     p20win package trust FILE.p20id [--fingerprint "12345 67890 ..."]
-    p20win package peers | log [--request Q0042]
+    p20win package peers | revoke PEER-ID | log [--request Q0042]
     p20win package export work-order Q0042 --to FOLDER
     p20win package export completion Q0042 --to FOLDER --counts matched=120,review=4 [--run run.json]
     p20win package export destruction Q0042 --to FOLDER --certified-by NAME --statement TEXT [--attach scan.pdf]
@@ -58,6 +58,8 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fingerprint", help="the fingerprint the other side read to you (prompted if absent)")
 
     command("peers", _peers, "list trusted installations")
+    p = command("revoke", _revoke, "stop trusting an installation (its packages are refused from now on)")
+    p.add_argument("peer_id", type=int, help="the installation's id, as `peers` lists it")
     p = command("log", _log, "list packages sent and received")
     p.add_argument("--request", help="only packages about this request number")
 
@@ -182,6 +184,15 @@ def _peers(args: argparse.Namespace) -> int:
             state = f"revoked {p.revoked_at:%Y-%m-%d}" if p.revoked_at else "trusted"
             _say(f"{p.id:>3}  {p.name:<24} {p.site.value.upper():<4} {p.fingerprint}  {state}; "
                  f"last sent {p.last_sent}, last received {p.last_received}")
+        return EXIT_OK
+
+    return _run(args, act)
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    def act(x: Any) -> int:
+        x.revoke(args.peer_id)
+        _say(f"Trust withdrawn from installation {args.peer_id}.")
         return EXIT_OK
 
     return _run(args, act)

@@ -226,3 +226,17 @@ def _reseal_with_sequence(opm, hub, sequence: int) -> bytes:
         peer = _public_of(s.query(TrustedPeer).filter_by(name="HUB-DOL").one())
     payload = json.loads(json.dumps(opm.exchange.work_order(opm.number), default=str))
     return seal("work_order", payload, sender=me, recipient=peer, sequence=sequence)[1]
+
+
+def test_revoked_installation_is_refused_until_trusted_again(pair, usb):
+    opm, hub = pair
+    data = _send_work_order(opm, usb).path.read_bytes()
+    hub.exchange.revoke(_peer_id(hub, "OPM-HARTFORD"))
+    before = dump(hub.store)
+    with pytest.raises(PackageRefused, match="Trust in OPM-HARTFORD was withdrawn on"):
+        hub.exchange.import_package(data)
+    assert dump(hub.store) == before
+    with pytest.raises(RuleViolation, match="No OPM installation is trusted"):
+        hub.exchange.send("completion", _minimal_completion() | {"request_number": opm.number}, usb)
+    hub.exchange.trust(opm.exchange.public_identity_file(), opm.exchange.identity().fingerprint)
+    assert not hub.exchange.import_package(data).already_imported
