@@ -4,7 +4,7 @@
     p20win init [--display-name NAME]            create a store with you as its first administrator
     p20win demo [--seed N]                       create a store full of invented, realistic demo data
     p20win verify                                integrity of the file and of the audit chain
-    p20win backup FILE.p20backup                 online backup to one encrypted file
+    p20win backup [FILE.p20backup]               online backup to one encrypted file
     p20win restore FILE.p20backup [--to STORE]   restore into a new store (never over an existing one)
     p20win export ENTITY --format csv|xlsx --out FILE
     p20win users list | add NAME --role ROLE | passwd [NAME]
@@ -213,7 +213,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    dest = Path(args.file)
+    if args.file:
+        dest = Path(args.file)
+    else:  # beside the store, named by the time it was taken
+        path = _store_path(args)
+        dest = path.with_name(f"{path.stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.p20backup")
     with _opened(args) as store:
         store.backup(dest)
     _say(f"Backup written: {dest} ({dest.stat().st_size / 1e6:.1f} MB). It opens with today's passphrases and "
@@ -406,7 +410,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=20, help="random seed (same seed, same data)")
     command("verify", cmd_verify, "check the store file and the audit chain; exit 0 when both are sound")
     p = command("backup", cmd_backup, "write an online backup of the store to one encrypted file")
-    p.add_argument("file", type=Path, metavar="FILE.p20backup")
+    p.add_argument("file", type=Path, nargs="?", metavar="FILE.p20backup",
+                   help="default: NAME-YYYYMMDD-HHMMSS.p20backup beside the store")
     p = command("restore", cmd_restore, "restore a backup into a new store (never over an existing one)")
     p.add_argument("file", type=Path, metavar="FILE.p20backup")
     p.add_argument("--to", type=Path, metavar="PATH", help="the new store's path (default: --store)")

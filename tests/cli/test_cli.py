@@ -123,6 +123,8 @@ def test_backup_and_restore(tmp_path, desk, capsys):
     rc, _, _ = run(capsys, "--recovery", "--passphrase-file", secret_file(tmp_path, "code", code),
                    "restore", backup, "--to", again)
     assert rc == 0 and again.exists()
+    assert run(capsys, *argv, "backup")[0] == 0  # default name beside the store
+    assert len(list(path.parent.glob("desk-*.p20backup"))) == 1
     junk = secret_file(tmp_path, "junk.p20backup", "not a backup")
     rc, _, err = run(capsys, *argv, "restore", junk, "--to", tmp_path / "x.p20store")
     assert rc == 1 and "not a P20 WIN Desk backup" in err
