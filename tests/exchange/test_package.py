@@ -145,3 +145,15 @@ def test_deeply_nested_payload_is_refused_after_decryption(opm, hub):
     env = read_envelope(data)
     with pytest.raises(MalformedFile, match="nested too deeply"):
         read_payload(open_envelope(env, sender=opm.public(), me=hub), env.manifest)
+
+
+def test_huge_file_is_refused_before_it_is_read(tmp_path):
+    from app.services.exchange import PackageRefused, read_package_file
+
+    huge = tmp_path / "huge.p20pkg"
+    with huge.open("wb") as fh:
+        fh.truncate(MAX_BODY_BYTES * 4)  # sparse: costs no disk, would cost 128 MiB of memory if read
+    with pytest.raises(PackageRefused, match="a package is at most"):
+        read_package_file(huge)
+    with pytest.raises(PackageRefused, match="is a folder"):
+        read_package_file(tmp_path)
