@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 11:56:17.454435
+Create Date: 2026-11-26 12:21:00.245661
 
 """
 from typing import Sequence, Union
@@ -74,6 +74,18 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.PrimaryKeyConstraint('day', name=op.f('pk_holidays'))
     )
+    op.create_table('installation_identity',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('site', sa.Enum('opm', 'hub', name='site', native_enum=False, length=11), nullable=False),
+    sa.Column('signing_private', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('agreement_private', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('fingerprint', sa.String(length=29), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.CheckConstraint('id = 1', name=op.f('ck_installation_identity_single_row')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_installation_identity'))
+    )
     op.create_table('meetings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('board', sa.Enum('dgb', 'executive', name='board', native_enum=False, length=17), nullable=False),
@@ -88,6 +100,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_meetings_board'), ['board'], unique=False)
         batch_op.create_index(batch_op.f('ix_meetings_starts_at'), ['starts_at'], unique=False)
 
+    op.create_table('trusted_peers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('site', sa.Enum('opm', 'hub', name='site', native_enum=False, length=11), nullable=False),
+    sa.Column('signing_public', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('agreement_public', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('fingerprint', sa.String(length=29), nullable=False),
+    sa.Column('trusted_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('trusted_by', sa.String(length=64), nullable=False),
+    sa.Column('revoked_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_trusted_peers')),
+    sa.UniqueConstraint('fingerprint', name=op.f('uq_trusted_peers_fingerprint'))
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -189,6 +214,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('fee_rules', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fee_rules_schedule_id'), ['schedule_id'], unique=False)
+
+    op.create_table('package_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('peer_id', sa.Integer(), nullable=False),
+    sa.Column('direction', sa.Enum('sent', 'received', name='packagedirection', native_enum=False, length=16), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('package_id', sa.String(length=36), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('request_number', sa.String(length=32), nullable=True),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('created', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('recorded_by', sa.String(length=64), nullable=False),
+    sa.Column('file_sha256', sa.String(length=64), nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
+    sa.Column('sealed', sa.LargeBinary(), nullable=True),
+    sa.ForeignKeyConstraint(['peer_id'], ['trusted_peers.id'], name=op.f('fk_package_log_peer_id_trusted_peers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_package_log')),
+    sa.UniqueConstraint('package_id', name=op.f('uq_package_log_package_id')),
+    sa.UniqueConstraint('peer_id', 'direction', 'sequence', name=op.f('uq_package_log_peer_id_direction_sequence'))
+    )
+    with op.batch_alter_table('package_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_package_log_peer_id'), ['peer_id'], unique=False)
+        batch_op.create_index('ix_package_log_request', ['request_number'], unique=False)
 
     op.create_table('actuals',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -629,6 +678,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_actuals_budget_id'))
 
     op.drop_table('actuals')
+    with op.batch_alter_table('package_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_package_log_request')
+        batch_op.drop_index(batch_op.f('ix_package_log_peer_id'))
+
+    op.drop_table('package_log')
     with op.batch_alter_table('fee_rules', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_fee_rules_schedule_id'))
 
@@ -652,11 +706,13 @@ def downgrade() -> None:
 
     op.drop_table('agency_contacts')
     op.drop_table('users')
+    op.drop_table('trusted_peers')
     with op.batch_alter_table('meetings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_meetings_starts_at'))
         batch_op.drop_index(batch_op.f('ix_meetings_board'))
 
     op.drop_table('meetings')
+    op.drop_table('installation_identity')
     op.drop_table('holidays')
     op.drop_table('fee_schedules')
     op.drop_table('budgets')
