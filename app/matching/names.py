@@ -43,6 +43,8 @@ NULL_NAMES = frozenset({
 
 def fold(text: str) -> str:
     """Upper-case ASCII: accents folded (JOSÉ -> JOSE, Ø -> O), apostrophes removed."""
+    if text.isascii():
+        return text.upper().translate(_FOLD)
     text = unicodedata.normalize("NFKC", text).upper().translate(_FOLD)
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 

@@ -70,10 +70,6 @@ def _spread_string(codes: np.ndarray, per_value, index: pd.Index) -> pd.Series:
     return pd.Series(distinct.take(codes, allow_fill=True), index=index)
 
 
-def _string(values: np.ndarray | list, index: pd.Index) -> pd.Series:
-    return pd.Series(pd.array(np.asarray(values, dtype=object), dtype="string"), index=index)
-
-
 # --- SSN --------------------------------------------------------------------------------------------------
 
 def check_ssns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,16 +93,16 @@ def check_ssns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         texts[odd] = ["".join(v.replace("-", "").replace(".", "").split()) for v in texts[odd]]
         lengths[odd] = [len(v) for v in texts[odd]]
     nine = np.flatnonzero(lengths == 9)
-    digits = (np.array(texts[nine], dtype="U9").view(np.uint32).reshape(-1, 9) - 48).astype(np.int64)
-    is_digits = ((digits >= 0) & (digits <= 9)).all(axis=1)
+    chars = np.array(texts[nine], dtype="U9").view(np.uint32).reshape(-1, 9)
+    is_digits = ((chars >= 48) & (chars <= 57)).all(axis=1)
     reason[lengths > 0] = "SSN is not 9 digits"
     good = nine[is_digits]
-    digits = digits[is_digits]
-    area = digits[:, :3] @ np.array([100, 10, 1])
-    group = digits[:, 3:5] @ np.array([10, 1])
-    serial = digits[:, 5:] @ np.array([1000, 100, 10, 1])
+    digits = (chars[is_digits] - 48).astype(np.int32)
+    area = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
+    group = digits[:, 3] * 10 + digits[:, 4]
+    serial = digits[:, 5] * 1000 + digits[:, 6] * 100 + digits[:, 7] * 10 + digits[:, 8]
     why = np.full(len(good), None, dtype=object)
-    why[np.isin(area * 1_000_000 + group * 10_000 + serial, _DUMMY_NUMBERS)] = "SSN is a well-known dummy number"
+    why[np.isin(area.astype(np.int64) * 1_000_000 + group * 10_000 + serial, _DUMMY_NUMBERS)] = "SSN is a well-known dummy number"
     why[(digits == digits[:, :1]).all(axis=1)] = "SSN repeats one digit"
     why[serial == 0] = "SSN serial number 0000 is never issued"
     why[group == 0] = "SSN group number 00 is never issued"
@@ -244,34 +240,32 @@ def standardise(frame: pd.DataFrame, *, today: dt.date | None = None) -> pd.Data
     """
     if "SyntheticID" not in frame.columns:
         raise KeyError("standardise needs a SyntheticID column")
-    frame = frame.reset_index(drop=True)
-    index = frame.index
-    out: dict[str, pd.Series] = {"record_id": frame["SyntheticID"].astype("string")}
+    index = pd.RangeIndex(len(frame))
+    out: dict[str, pd.Series] = {"record_id": pd.Series(frame["SyntheticID"].astype("string").array, index=index)}
 
     codes, values = _distinct(frame, "Gender")
     gender_per_value = check_genders(values)[0]
     out["gender"] = _spread_string(codes, gender_per_value, index)
-    gender = _spread(codes, gender_per_value)
+    gender_key = np.array([{"M": 1, "F": 2}.get(g, 0) for g in gender_per_value] + [0], dtype=np.int64)[codes]
 
     codes, values = _distinct(frame, "LastName")
     parsed = [names.surname(v) for v in values]
-    for i, column in enumerate(("last_name", "last_name_first", "last_name_last")):
+    for i, column in enumerate(("last_name", "last_name_first", "last_name_last", "suffix")):
         out[column] = _spread_string(codes, [p[i] for p in parsed], index)
-    suffix = _spread(codes, [p[3] for p in parsed])
 
     codes, values = _distinct(frame, "MiddleName")
     parsed = [names.given_name(v) for v in values]
     out["middle_name"] = _spread_string(codes, [p[0] for p in parsed], index)
-    middle_suffix = _spread(codes, [p[1] for p in parsed])
+    middle_suffix = _spread_string(codes, [p[1] for p in parsed], index)
 
     codes, values = _distinct(frame, "FirstName")
     parsed = [names.given_name(v) for v in values]
     first_values = np.array([p[0] for p in parsed] + [None], dtype=object)
     out["first_name"] = _spread_string(codes, first_values[:-1], index)
-    first_suffix = _spread(codes, [p[1] for p in parsed])
-    initials = _spread(codes, [v[0] if v else None for v in first_values[:-1]])
+    first_suffix = _spread_string(codes, [p[1] for p in parsed], index)
+    out["suffix"] = out["suffix"].fillna(first_suffix).fillna(middle_suffix)
+    out["first_initial"] = _spread_string(codes, [v[0] if v else None for v in first_values[:-1]], index)
     # Nicknames depend on gender (CHRIS): resolve each distinct (first name, gender) pair once.
-    gender_key = np.select([gender == "M", gender == "F"], [1, 2], 0)
     pair_codes, pairs = pd.factorize(codes.astype(np.int64) * 3 + gender_key)
     canonical = [None if (n := first_values[p // 3]) is None
                  else names.canonical_given_name(n, (None, "M", "F")[p % 3]) for p in pairs]
@@ -279,13 +273,8 @@ def standardise(frame: pd.DataFrame, *, today: dt.date | None = None) -> pd.Data
 
     if "FirstInitial" in frame.columns:
         codes, values = _distinct(frame, "FirstInitial")
-        given = _spread(codes, [(names.given_name(v)[0] or " ")[0].strip() or None for v in values])
-        initials = np.where(pd.isna(initials), given, initials)
-    out["first_initial"] = _string(initials, index)
-
-    for other in (first_suffix, middle_suffix):
-        suffix = np.where(pd.isna(suffix), other, suffix)
-    out["suffix"] = _string(suffix, index)
+        given = [(names.given_name(v)[0] or " ")[0].strip() or None for v in values]
+        out["first_initial"] = out["first_initial"].fillna(_spread_string(codes, given, index))
 
     codes, values = _distinct(frame, "DOB")
     dob = pd.array(np.append(check_dates(values, today)[0], None), dtype="Int32").take(codes, allow_fill=True)
@@ -294,7 +283,7 @@ def standardise(frame: pd.DataFrame, *, today: dt.date | None = None) -> pd.Data
     out["dob_month"] = (out["dob"] // 100 % 100).astype("Int16")
     out["dob_day"] = (out["dob"] % 100).astype("Int16")
 
-    out["ssn"] = _string(check_ssns(raw_text(frame, "SSN"))[0], index)
+    out["ssn"] = pd.Series(pd.array(check_ssns(raw_text(frame, "SSN"))[0], dtype="string"), index=index)
     codes, values = _distinct(frame, "SASID")
     out["sasid"] = _spread_string(codes, _sasids(values), index)
     codes, values = _distinct(frame, "HighSchoolCode")

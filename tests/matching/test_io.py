@@ -189,7 +189,7 @@ def test_value_problems_are_issues_not_rejections(tmp_path):
             person(last="Lee", first="Bo", sid="S2", ssn="512345678"),
             person(last="Kim", first="Cy", sid="S3", ssn="512-34-5678"),
             person(last="Kim", first="Cy", sid="S4", ssn="512-34-5678"),
-            "\t".join([""] * 9 + ["S5"])]
+            "\t".join([" "] * 9 + ["S5"])]
     result = read_matching_file(tsv(tmp_path, *rows), today=TODAY)
     assert result.rejections.empty and len(result.frame) == 5
     issues = result.issues
