@@ -36,11 +36,6 @@ def short_date(d: date | datetime | None) -> str:
     return f"{d:%b} {d.day}, {d.year}"
 
 
-def timestamp(t: datetime) -> str:
-    """A UTC timestamp as ``"March 4, 2026 14:05 UTC"`` (audit events are kept in UTC)."""
-    return f"{long_date(t)} {t:%H:%M} UTC"
-
-
 def percent(part: int | float, whole: int | float) -> str:
     """``part / whole`` as ``"42.5%"``; an en dash when ``whole`` is zero."""
     if not whole:

@@ -124,15 +124,21 @@ def table(columns: Sequence[Column], rows: Sequence[Sequence[object]], *,
     """
     head = [Paragraph(literal(c.title), STYLES["cell_head_right" if c.numeric else "cell_head"])
             for c in columns]
-    body = [_row(columns, r) for r in rows]
+    scale = width / sum(c.width for c in columns)
+    widths = [c.width * scale for c in columns]
+    body = [_row(columns, widths, r) for r in rows]
     data = [head, *body]
     if total is not None:
         data.append([Paragraph(f"<b>{literal(v)}</b>", STYLES["cell_right" if c.numeric else "cell"])
                      for c, v in zip(columns, total, strict=True)])
-    scale = width / sum(c.width for c in columns)
-    t = Table(data, colWidths=[c.width * scale for c in columns], repeatRows=1)
+    t = Table(data, colWidths=widths, repeatRows=1)
+    cell = STYLES["cell"]
     style = [
+        # Plain-string cells (see _row) draw in the body cell style.
         ("FONTNAME", (0, 0), (-1, -1), BODY),
+        ("FONTSIZE", (0, 0), (-1, -1), cell.fontSize),
+        ("LEADING", (0, 0), (-1, -1), cell.leading),
+        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 4),
         ("RIGHTPADDING", (0, 0), (-1, -1), 4),
@@ -147,19 +153,30 @@ def table(columns: Sequence[Column], rows: Sequence[Sequence[object]], *,
         style.append(("ROWBACKGROUNDS", (0, 1), (-1, len(body)), [colors.white, colors.HexColor("#F7F8FA")]))
     if total is not None:
         style.append(("LINEABOVE", (0, -1), (-1, -1), 0.75, ACCENT))
+    style += [("ALIGN", (k, 1), (k, -1), "RIGHT") for k, c in enumerate(columns) if c.numeric]
     t.setStyle(TableStyle(style))
     return t
 
 
-def _row(columns: Sequence[Column], values: Sequence[object]) -> list[object]:
+def _row(columns: Sequence[Column], widths: Sequence[float], values: Sequence[object]) -> list[object]:
     if len(values) != len(columns):
         raise ValueError(f"row has {len(values)} cells for {len(columns)} columns")
+    covered = register_fonts()
+    size = STYLES["cell"].fontSize
     cells: list[object] = []
-    for c, v in zip(columns, values, strict=True):
+    for c, w, v in zip(columns, widths, values, strict=True):
         if isinstance(v, Flowable):
             cells.append(v)
+            continue
+        plain = clean(v)
+        # Short one-line text goes in as a plain string: drawn literally and ~20x faster than a Paragraph
+        # (an audit report has thousands of cells). Anything that must wrap or needs the fallback font
+        # becomes a Paragraph.
+        if ("\n" not in plain and all(ord(ch) in covered for ch in plain)
+                and stringWidth(plain, BODY, size) <= w - 9):
+            cells.append(plain)
         else:
-            cells.append(Paragraph(literal(v), STYLES["cell_right" if c.numeric else "cell"]))
+            cells.append(Paragraph(literal(plain), STYLES["cell_right" if c.numeric else "cell"]))
     return cells
 
 

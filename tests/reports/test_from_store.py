@@ -1,6 +1,7 @@
 """Every report rendered from a real encrypted demo store; the figures are recomputed here from the rows."""
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from datetime import date
 
@@ -25,17 +26,17 @@ from app.reports.formatting import fiscal_year_bounds, fiscal_year_of, money, nu
 from app.services import Desk
 from app.services.errors import PermissionDenied
 from app.services.reporting import ReportingService
-from app.store import Store
+from tests.conftest import TEST_ADMIN, TEST_PASSPHRASE
 
 from . import pdfcheck
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def reports(demo_store) -> ReportingService:
-    return ReportingService(Desk(demo_store, "admin"))
+    return ReportingService(Desk(demo_store, TEST_ADMIN))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def rows(demo_store):
     with demo_store.read_session() as s:
         requests = [(r.id, r.number, r.received_on, r.state) for r in s.scalars(select(DataRequest))]
@@ -135,7 +136,7 @@ def test_distribution_letter_totals_the_agencys_payments(reports, rows, tmp_path
 
 def test_minutes_show_each_motions_outcome(reports, demo_store, rows, tmp_path):
     meeting_id = rows["meetings"][0]
-    detail = Desk(demo_store, "admin").meetings.get(meeting_id)
+    detail = Desk(demo_store, TEST_ADMIN).meetings.get(meeting_id)
     pdf = tmp_path / "minutes.pdf"
     render(reports.meeting(meeting_id), pdf)
     text = pdfcheck.text(pdf)
@@ -161,24 +162,21 @@ def test_hub_staff_may_not_print_finance_reports(demo_store):
         ReportingService(Desk(demo_store, "hub")).annual(2025)
 
 
-def test_cli_writes_the_pdf_and_refuses_bad_input(demo_store, rows, tmp_path, monkeypatch, capsys):
-    from .conftest import PASSPHRASE
-
-    monkeypatch.setenv("P20WIN_PASSPHRASE", PASSPHRASE)
-    # The session's open store holds the OS lock: give the CLI its own copy.
-    demo_store.backup(tmp_path / "copy.p20backup")
-    Store.restore(tmp_path / "copy.p20backup", tmp_path / "copy.p20store", username="admin", passphrase=PASSPHRASE)
-    store_path = str(tmp_path / "copy.p20store")
+def test_cli_writes_the_pdf_and_refuses_bad_input(demo_store_file, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("P20WIN_PASSPHRASE", TEST_PASSPHRASE)
+    for part in demo_store_file.parent.glob(demo_store_file.name + "*"):  # a private copy of the closed store
+        shutil.copy2(part, tmp_path / part.name)
+    store_path = str(tmp_path / demo_store_file.name)
     out = tmp_path / "register.pdf"
-    code = cli.main(["report", "dsa-register", "--store", store_path, "--user", "admin", "--out", str(out)])
+    code = cli.main(["report", "dsa-register", "--store", store_path, "--user", TEST_ADMIN, "--out", str(out)])
     assert code == 0, capsys.readouterr()
     assert pdfcheck.pages(out) >= 1
-    assert cli.main(["report", "dsa-register", "--store", store_path, "--user", "admin",
+    assert cli.main(["report", "dsa-register", "--store", store_path, "--user", TEST_ADMIN,
                      "--out", str(tmp_path / "missing" / "x.pdf")]) == 2
-    assert cli.main(["report", "invoice", "--invoice", "NOPE-1", "--store", store_path, "--user", "admin",
+    assert cli.main(["report", "invoice", "--invoice", "NOPE-1", "--store", store_path, "--user", TEST_ADMIN,
                      "--out", str(tmp_path / "x.pdf")]) == 1
     assert "no invoice numbered" in capsys.readouterr().err
     monkeypatch.setenv("P20WIN_PASSPHRASE", "wrong passphrase entirely")
-    assert cli.main(["report", "dsa-register", "--store", store_path, "--user", "admin",
+    assert cli.main(["report", "dsa-register", "--store", store_path, "--user", TEST_ADMIN,
                      "--out", str(tmp_path / "y.pdf")]) == 1
     assert not (tmp_path / "y.pdf").exists()
