@@ -418,6 +418,87 @@ class PackageHistory(QWidget):
             self.table.set_rows(_exchange(self.context).log(request_number=self.request_number))
 
 
+class PackageLogDialog(QDialog):
+    """Every package sent and received, and the trusted installations. A sent package can be saved again
+    (same file, same number) when the drive it went on was lost; an administrator can withdraw trust."""
+
+    def __init__(self, context: DeskContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        from app.views.request_detail import SimpleTable
+
+        self.setWindowTitle("Packages and trusted installations")
+        self.context, self.exchange = context, _exchange(context)
+        self.packages = SimpleTable([
+            Column("recorded", "When", "recorded_at", width=140),
+            Column("direction", "", lambda p: "sent to" if p.direction.value == "sent" else "received from", width=100),
+            Column("peer", "Installation", "peer_name", width=130),
+            Column("sequence", "#", "sequence", width=50),
+            Column("kind", "Package", "kind_title", width=160),
+            Column("summary", "Summary", "summary", width=300),
+        ], "No packages yet.")
+        self.peers = SimpleTable([
+            Column("name", "Installation", "name", width=150),
+            Column("site", "Side", lambda p: p.site.value.upper(), width=60),
+            Column("fingerprint", "Fingerprint", "fingerprint", width=230),
+            Column("state", "Trust", lambda p: f"withdrawn {p.revoked_at:%Y-%m-%d}" if p.revoked_at else "trusted",
+                   width=140),
+            Column("sent", "Last sent", "last_sent", width=80),
+            Column("received", "Last received", "last_received", width=100),
+        ], "No installation is trusted yet.")
+        self.save_again_button = QPushButton("Save again…")
+        self.save_again_button.clicked.connect(lambda: self.save_again(None))
+        self.revoke_button = QPushButton("Withdraw trust…")
+        self.revoke_button.clicked.connect(self.revoke)
+        self.revoke_button.setEnabled(context.is_admin)
+        self.message = _plain(QLabel(objectName="muted"))
+        row = QHBoxLayout()
+        row.addWidget(self.save_again_button)
+        row.addStretch(1)
+        row.addWidget(self.revoke_button)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(_plain(QLabel("Packages")))
+        layout.addWidget(self.packages, 2)
+        layout.addWidget(_plain(QLabel("Trusted installations")))
+        layout.addWidget(self.peers, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+        self.setMinimumSize(760, 480)
+        context.changed.connect(lambda kinds: self.refresh() if EXCHANGE in kinds else None)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.packages.set_rows(self.exchange.log())
+        self.peers.set_rows(self.exchange.peers())
+
+    def save_again(self, folder: Path | None) -> Path | None:
+        """Write the selected sent package again into ``folder`` (asks when None)."""
+        package = self.packages.selected()
+        if package is None or package.direction.value != "sent":
+            self.message.setText("Select a package this installation sent.")
+            return None
+        if folder is None:
+            chosen = QFileDialog.getExistingDirectory(self, "Save the package again to (folder or USB drive)")
+            if not chosen:
+                return None
+            folder = Path(chosen)
+        ok, path = call_service(self, lambda: self.exchange.save_again(package.package_id, folder), title="Not saved")
+        if ok:
+            self.message.setText(f"Saved {path}")
+        return path if ok else None
+
+    def revoke(self) -> None:
+        peer = self.peers.selected()
+        if peer is None or peer.revoked_at is not None:
+            self.message.setText("Select a trusted installation.")
+            return
+        answer = QMessageBox.question(self, "Withdraw trust", f"Refuse every package from {peer.name} from now on?")
+        if answer == QMessageBox.StandardButton.Yes:
+            call_service(self, lambda: self.exchange.revoke(peer.id), title="Not withdrawn")
+
+
 # ---- menu entry points ---------------------------------------------------------------------------------------
 
 def import_package_file(context: DeskContext, parent: QWidget | None, path: Path) -> ImportDialog | None:
@@ -475,6 +556,7 @@ def add_menu_actions(menu, context: DeskContext, parent: QWidget) -> None:  # no
     sub.addSeparator()
     sub.addAction("&Trust an installation…", trust)
     sub.addAction("This installation's &identity…", lambda: IdentityDialog(context, parent).open())
+    sub.addAction("&Packages and trusted installations…", lambda: PackageLogDialog(context, parent).open())
 
     def name_the_other_side() -> None:  # the identity (hence the side) may be created while the window is open
         me = _exchange(context).identity()

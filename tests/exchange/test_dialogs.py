@@ -12,6 +12,7 @@ from app.views.exchange_dialogs import (
     IdentityDialog,
     ImportDialog,
     PackageHistory,
+    PackageLogDialog,
     SendDialog,
     TrustDialog,
     add_menu_actions,
@@ -113,3 +114,15 @@ def test_menu_offers_the_exchange_actions(pair, qtbot):
     add_menu_actions(menu, _context(hub, qtbot), window)
     titles = [a.text() for a in menu.actions()[0].menu().actions() if a.text()]
     assert titles[0] == "Send to &OPM…" and "&Import package…" in titles and "&Trust an installation…" in titles
+
+
+def test_package_log_saves_a_sent_package_again(pair, usb, qtbot, tmp_path):
+    opm, hub = pair
+    sent = opm.exchange.send("work_order", opm.exchange.work_order(opm.number), usb)
+    dialog = PackageLogDialog(_context(opm, qtbot))
+    qtbot.addWidget(dialog)
+    assert dialog.packages.model.rowCount() == 1 and dialog.peers.model.rowCount() == 1
+    assert dialog.save_again(tmp_path) is None and "Select a package" in dialog.message.text()
+    dialog.packages.view.setCurrentIndex(dialog.packages.proxy.index(0, 0))
+    again = dialog.save_again(tmp_path)
+    assert again is not None and again.read_bytes() == sent.path.read_bytes()
