@@ -134,7 +134,7 @@ def _opened(args: argparse.Namespace) -> Iterator[Store]:
         store.close()
 
 
-def _desk(store: Store, args: argparse.Namespace):  # noqa: ANN202 - app.services.Desk, imported lazily
+def _desk(store: Store):  # noqa: ANN202 - app.services.Desk, imported lazily
     from app.services import Desk
 
     if store.unlocked_by is None:
@@ -298,7 +298,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from app.views.export import write_table  # no Qt: csv/openpyxl and the shared cell neutraliser
 
     with _opened(args) as store:
-        rows = list(EXPORTS[args.entity](_desk(store, args)))
+        rows = list(EXPORTS[args.entity](_desk(store)))
     if rows:
         headers = [f.name for f in dataclasses.fields(rows[0])]
         table = [[_cell(getattr(r, h)) for h in headers] for r in rows]
@@ -314,7 +314,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_users_list(args: argparse.Namespace) -> int:
     with _opened(args) as store:
-        users = _desk(store, args).users.list()
+        users = _desk(store).users.list()
         keyed = {name.casefold() for name in store.usernames()}
     _say(f"{'USER':<20} {'ROLE':<12} {'ACTIVE':<7} {'KEY':<4} NAME")
     for u in users:
@@ -330,7 +330,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
     name = check_username(args.name)
     with _opened(args) as store:
-        desk = _desk(store, args)
+        desk = _desk(store)
         if name.casefold() in {n.casefold() for n in store.usernames()}:
             raise CliError(f"{name} already has a key to this store.")
         passphrase = _new_secret(args.new_passphrase_file, name)
@@ -350,7 +350,7 @@ def cmd_users_passwd(args: argparse.Namespace) -> int:
             raise CliError("With --recovery, name the user whose passphrase to set: p20win users passwd NAME.")
         # Unlocking just proved the caller's own passphrase (or the recovery code); another user's needs admin.
         if store.unlocked_by is not None and target.casefold() != store.unlocked_by.casefold():
-            if _desk(store, args).actor.role is not Role.ADMIN:
+            if _desk(store).actor.role is not Role.ADMIN:
                 raise CliError("Only an administrator may set another user's passphrase.")
             if target.casefold() not in {n.casefold() for n in store.usernames()}:
                 raise CliError(f"{target} has no key to this store; add them with p20win users add.")
@@ -458,11 +458,15 @@ def _passphrase_for_contributed(args: argparse.Namespace) -> Iterator[None]:
     if secret is None:
         yield
         return
+    previous = os.environ.get("P20WIN_PASSPHRASE")
     os.environ["P20WIN_PASSPHRASE"] = secret
     try:
         yield
     finally:
-        del os.environ["P20WIN_PASSPHRASE"]
+        if previous is None:
+            del os.environ["P20WIN_PASSPHRASE"]
+        else:
+            os.environ["P20WIN_PASSPHRASE"] = previous
 
 
 def _for_a_person(error: Exception) -> bool:

@@ -207,3 +207,14 @@ def test_demo_builds_a_store_that_verifies(tmp_path, fast_kdf, capsys):
     assert rc == 0 and "intact" in out
     rc, _, err = run(capsys, "--store", path, "demo")
     assert rc == 1 and "already a store" in err
+
+
+def test_contributed_commands_get_the_common_options(tmp_path, desk, capsys):
+    """`package` (exchange area) reads --store/--user/--passphrase-file given before its name."""
+    path, argv, _ = desk
+    rc, _, err = run(capsys, *argv, "package", "peers")
+    assert rc == 0, err
+    assert "P20WIN_PASSPHRASE" not in os.environ  # handed over for the call only
+    rc, _, err = run(capsys, "--store", path, "--user", "alice", "--passphrase-file",
+                     secret_file(tmp_path, "bad", "not alice's passphrase"), "package", "peers")
+    assert rc == 1 and "Wrong passphrase" in err
