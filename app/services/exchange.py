@@ -302,6 +302,15 @@ class ExchangeService(Service):
             stmt = stmt.order_by(PackageLogEntry.recorded_at.desc(), PackageLogEntry.id.desc()).limit(limit)
             return [_package_info(e, name) for e, name in s.execute(stmt).all()]
 
+    def contents_of(self, package_id: str) -> dict[str, Any]:
+        """The checked payload of a logged package (e.g. the terms, method and matching-file expectations of a
+        work order the hub received). Never person-level data: it passed the exporter's and importer's check."""
+        with self._read() as s:
+            payload = s.scalar(select(PackageLogEntry.payload).where(PackageLogEntry.package_id == package_id))
+        if payload is None:
+            raise NotFound("No package with that id is in the package log.")
+        return json.loads(payload)
+
     def save_again(self, package_id: str, folder: Path) -> Path:
         """Write a sent package's file again (the same bytes, the same sequence number), e.g. when the USB
         drive was lost: the receiver is still waiting for exactly that package."""

@@ -7,6 +7,7 @@ request's packages. Every check and change happens in ``app.services.exchange``;
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -445,6 +446,10 @@ class PackageLogDialog(QDialog):
             Column("sent", "Last sent", "last_sent", width=80),
             Column("received", "Last received", "last_received", width=100),
         ], "No installation is trusted yet.")
+        self.details = QPlainTextEdit(readOnly=True)
+        self.details.setAccessibleName("Contents of the selected package")
+        self.details.setPlaceholderText("Select a package to see what it carried.")
+        self.packages.view.selectionModel().currentChanged.connect(lambda *_: self.show_contents())
         self.save_again_button = QPushButton("Save again…")
         self.save_again_button.clicked.connect(lambda: self.save_again(None))
         self.revoke_button = QPushButton("Withdraw trust…")
@@ -460,6 +465,7 @@ class PackageLogDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(_plain(QLabel("Packages")))
         layout.addWidget(self.packages, 2)
+        layout.addWidget(self.details, 1)
         layout.addWidget(_plain(QLabel("Trusted installations")))
         layout.addWidget(self.peers, 1)
         layout.addLayout(row)
@@ -472,6 +478,14 @@ class PackageLogDialog(QDialog):
     def refresh(self) -> None:
         self.packages.set_rows(self.exchange.log())
         self.peers.set_rows(self.exchange.peers())
+
+    def show_contents(self) -> None:
+        package = self.packages.selected()
+        if package is None:
+            self.details.clear()
+            return
+        ok, contents = call_service(self, lambda: self.exchange.contents_of(package.package_id))
+        self.details.setPlainText(json.dumps(contents, indent=2, ensure_ascii=False) if ok else "")
 
     def save_again(self, folder: Path | None) -> Path | None:
         """Write the selected sent package again into ``folder`` (asks when None)."""

@@ -124,5 +124,6 @@ def test_package_log_saves_a_sent_package_again(pair, usb, qtbot, tmp_path):
     assert dialog.packages.model.rowCount() == 1 and dialog.peers.model.rowCount() == 1
     assert dialog.save_again(tmp_path) is None and "Select a package" in dialog.message.text()
     dialog.packages.view.setCurrentIndex(dialog.packages.proxy.index(0, 0))
+    assert f'"number": "{opm.number}"' in dialog.details.toPlainText()  # what the work order carried
     again = dialog.save_again(tmp_path)
     assert again is not None and again.read_bytes() == sent.path.read_bytes()
