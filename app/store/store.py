@@ -162,7 +162,8 @@ def _remove_quietly(*paths: Path) -> None:
 
 
 def _sidecars(db: Path) -> list[Path]:
-    return [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    """A database file and the journals SQLite may keep beside it."""
+    return [db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal"))]
 
 
 # --- the store ------------------------------------------------------------------------------------------
