@@ -203,7 +203,7 @@ class _Engine:
             li, ri = sample_rule_pairs(p, self.method.em_pairs_per_rule, rng)
             levels = np.zeros((len(li), len(self.comparisons)), np.uint8)
             for k, comp in enumerate(self.comparisons):
-                if not comp_fields[k] & p.rule.fields:
+                if not comp_fields[k] & p.rule.families:
                     levels[:, k] = compute_levels(comp, self.coded, li, ri)
             table = pattern_counts(levels)
             table["rule"] = p.index
@@ -347,11 +347,14 @@ class _Engine:
         a = np.concatenate([det_l, li[accept]]).astype(np.int64)
         b = np.concatenate([det_r, ri[accept]]).astype(np.int64)
         labels = components(coded.n_left, a, b)
-        ids = coded.left_frame["record_id"].astype(str).to_numpy()
-        frame = pd.DataFrame({"record_id": ids, "label": labels})
+        ids = coded.left_frame["record_id"].to_numpy(dtype=str)
         # A cluster is named by its smallest record id: stable across runs and input order.
-        frame["cluster_id"] = frame.groupby("label")["record_id"].transform("min")
-        clusters = frame[["record_id", "cluster_id"]].sort_values("record_id", kind="stable").reset_index(drop=True)
+        order = np.argsort(ids, kind="stable")
+        rank = np.empty(len(ids), np.int64)
+        rank[order] = np.arange(len(ids))
+        smallest = np.full(len(ids), len(ids), np.int64)
+        np.minimum.at(smallest, labels, rank)
+        clusters = pd.DataFrame({"record_id": ids[order], "cluster_id": ids[order][smallest[labels[order]]]})
         pairs = pd.DataFrame({"left": a, "right": b,
                               "match_probability": np.concatenate([probability(det_w), p[accept]]),
                               "match_weight": np.concatenate([det_w, w[accept]]),

@@ -29,6 +29,10 @@ LEVEL_TYPES = {
     "jaro_winkler": ("min",), "damerau_levenshtein": ("max",), "date_swap": (), "date_one_digit": (),
     "date_within": ("days",), "date_same_year": (),
 }
+# Fields derived from another: a rule fixing a part (birth year, first initial) biases the whole field's
+# comparison, so masking in EM works on these families.
+FIELD_FAMILY = {"dob_year": "dob", "dob_month": "dob", "dob_day": "dob", "first_initial": "first_name",
+                "first_name_canonical": "first_name", "last_name_first": "last_name", "last_name_last": "last_name"}
 _KEY_RE = re.compile(r"^(\w+)\(([\w, ]+)\)$")
 
 
@@ -70,14 +74,14 @@ class Comparison:
 
     @property
     def fields(self) -> set[str]:
-        """Every field this comparison looks at, for masking it in EM when a blocking rule fixed them."""
+        """Field families this comparison looks at, for masking it in EM when a blocking rule fixed them."""
         out = {self.field}
         for lv in self.levels:
             if lv.type == "same":
                 out.update(parse_key(lv.params["key"]).fields)
             elif lv.type == "token_overlap":
                 out.update(lv.params["keys"])
-        return out
+        return {FIELD_FAMILY.get(f, f) for f in out}
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,12 @@ class BlockingRule:
 
     @property
     def fields(self) -> set[str]:
+        """The fields the rule's keys read (as given, for checking availability)."""
         return {f for k in self.keys for f in k.fields}
+
+    @property
+    def families(self) -> set[str]:
+        return {FIELD_FAMILY.get(f, f) for f in self.fields}
 
 
 @dataclass(frozen=True)
