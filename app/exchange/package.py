@@ -45,6 +45,8 @@ PAYLOAD_NAME = "payload.json"
 MAX_MANIFEST_BYTES = 64 * 1024
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a run record, a certificate scan: small by design
 MAX_CONTENTS = 16
+# payload.json is parsed into Python objects (many times its size in memory); attachments stay bytes.
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 MAX_PACKAGE_BYTES = len(MAGIC) + 4 + MAX_MANIFEST_BYTES + 4 + MAX_BODY_BYTES + 64
 SIGNATURE_BYTES = 64
 _TAG_BYTES = 16
@@ -136,6 +138,8 @@ def seal(
         if not CONTENT_NAME.match(name) or name == PAYLOAD_NAME:
             raise ValueError(f"attachment name {name!r} is not allowed")
         entries.append((name, data))
+    if len(entries[0][1]) > MAX_PAYLOAD_BYTES:
+        raise ValueError(f"the payload exceeds {MAX_PAYLOAD_BYTES // (1024 * 1024)} MiB")
     if len(entries) > MAX_CONTENTS:
         raise ValueError(f"a package holds at most {MAX_CONTENTS} files")
     plaintext = b"".join(data for _, data in entries)
@@ -239,6 +243,9 @@ def _parse_manifest(data: bytes) -> Manifest:
         contents.append(ContentEntry(name, size, digest))
     if contents[0].name != PAYLOAD_NAME or len({c.name for c in contents}) != len(contents):
         raise MalformedFile("The package's contents must start with payload.json and name each file once.")
+    if contents[0].size > MAX_PAYLOAD_BYTES:
+        raise MalformedFile(f"The package's payload claims {contents[0].size:,} bytes; at most "
+                            f"{MAX_PAYLOAD_BYTES:,} are allowed.")
     enc = _exact_keys(doc["encryption"], {"scheme", "ephemeral_key", "nonce"}, "encryption")
     if enc["scheme"] != SCHEME:
         raise MalformedFile(f"The package uses the unknown encryption scheme {enc['scheme']!r}.")

@@ -471,8 +471,11 @@ class ExchangeService(Service):
                 sequence = 1 + (uow.session.scalar(
                     select(func.max(PackageLogEntry.sequence)).where(
                         PackageLogEntry.peer_id == peer.id, PackageLogEntry.direction == PackageDirection.SENT)) or 0)
-                manifest, data = seal(kind, wire, sender=_identity_of(me_row), recipient=_public_of(peer),
-                                      sequence=sequence, attachments=attachments)
+                try:
+                    manifest, data = seal(kind, wire, sender=_identity_of(me_row), recipient=_public_of(peer),
+                                          sequence=sequence, attachments=attachments)
+                except ValueError as exc:  # over a size limit, or a bad attachment name
+                    raise PackageRefused(f"The {KIND_TITLES[kind]} was not sealed: {exc}.") from None
                 number = _request_number_of(kind, checked)
                 entry = self._log(uow, manifest, PackageDirection.SENT, peer, number, _summary(kind, checked),
                                   hashlib.sha256(data).hexdigest(), wire, sealed=data)

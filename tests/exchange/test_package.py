@@ -157,3 +157,18 @@ def test_huge_file_is_refused_before_it_is_read(tmp_path):
         read_package_file(huge)
     with pytest.raises(PackageRefused, match="is a folder"):
         read_package_file(tmp_path)
+
+
+def test_payload_over_its_own_limit_is_refused_at_both_ends(opm, hub):
+    from app.exchange.package import MAX_PAYLOAD_BYTES
+
+    with pytest.raises(ValueError, match="payload exceeds"):
+        seal("completion", {"run": "x" * MAX_PAYLOAD_BYTES}, sender=opm, recipient=hub.public(), sequence=1)
+    _, data = seal("completion", {}, sender=opm, recipient=hub.public(), sequence=1)
+    env = read_envelope(data)
+    doc = json.loads(env.manifest_bytes)
+    doc["contents"][0]["size"] = MAX_PAYLOAD_BYTES + 1
+    m = canonical_json(doc)
+    forged = MAGIC + struct.pack(">I", len(m)) + m + data[12 + len(env.manifest_bytes):]
+    with pytest.raises(MalformedFile, match="payload claims"):
+        read_envelope(forged)

@@ -160,6 +160,8 @@ def test_person_level_data_is_refused_at_export(pair, usb):
     order["matching_files"][0]["first_name"] = "Ana"
     with pytest.raises(PackageRefused, match="first_name: a field named like a personal identifier"):
         opm.exchange.send("work_order", order, usb)
+    with pytest.raises(PackageRefused, match="not sealed: attachment name"):
+        opm.exchange.send("work_order", opm.exchange.work_order(opm.number), usb, attachments={"../x": b"1"})
     assert dump(opm.store) == before and list(usb.iterdir()) == []
 
 
