@@ -710,14 +710,17 @@ def read_matching_file(path: str | Path, *, column_map: Mapping[str, str] | None
                       rows_in_file=rows_in_file, ignored_columns=ignored)
 
 
-_FORMULA_START = tuple("=+-@\t\r")
+_FORMULA_START = tuple("=+-@\t\r")  # as app.views.export.FORMULA_STARTS (OWASP "CSV injection")
 
 
 def excel_safe(values: pd.Series) -> pd.Series:
     """Text safe to open in a spreadsheet: control characters become spaces and a leading = + - @ gets a
-    quote, so an ID like ``=cmd()`` is shown, never run. Use on any free text written to a .tsv."""
+    quote, so an ID like ``=cmd()`` is shown, never run; plain numbers (-12.50) are left alone. The
+    vectorised twin of app.views.export.neutralise_cell (matching may not import views). Use on any free
+    text written to a .tsv."""
     text = values.astype("string").fillna("").str.replace(r"[\x00-\x1f\x7f]", " ", regex=True)
-    return text.where(~text.str.startswith(_FORMULA_START), "'" + text)
+    risky = text.str.startswith(_FORMULA_START) & ~text.str.fullmatch(r"[-+]?\d[\d,]*(\.\d+)?")
+    return text.where(~risky, "'" + text)
 
 
 def write_rejections(result: ReadResult, path: str | Path) -> int:
