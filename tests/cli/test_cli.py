@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
 
@@ -218,3 +219,25 @@ def test_contributed_commands_get_the_common_options(tmp_path, desk, capsys):
     rc, _, err = run(capsys, "--store", path, "--user", "alice", "--passphrase-file",
                      secret_file(tmp_path, "bad", "not alice's passphrase"), "package", "peers")
     assert rc == 1 and "Wrong passphrase" in err
+
+
+def test_demo_data_verifies_and_every_entity_exports(tmp_path, demo_store_file, fast_kdf, capsys):
+    """On the session's demo store (tests/conftest.py): real services behind every export entity."""
+    from app.cli import EXPORTS
+    from tests.conftest import TEST_ADMIN, TEST_PASSPHRASE
+
+    for part in demo_store_file.parent.glob(demo_store_file.name + "*"):
+        shutil.copy2(part, tmp_path / part.name)
+    argv = ["--store", tmp_path / demo_store_file.name, "--user", TEST_ADMIN,
+            "--passphrase-file", secret_file(tmp_path, "pw", TEST_PASSPHRASE)]
+    rc, out, _ = run(capsys, *argv, "verify")
+    assert rc == 0 and "intact" in out
+    counts = {}
+    for entity in EXPORTS:
+        out_file = tmp_path / f"{entity}.csv"
+        rc, _, err = run(capsys, *argv, "export", entity, "--out", out_file)
+        assert rc == 0, (entity, err)
+        with open(out_file, encoding="utf-8-sig", newline="") as fh:
+            counts[entity] = len(list(csv.reader(fh))) - 1
+    assert counts["requests"] >= 30 and counts["agencies"] >= 10 and counts["audit"] > counts["requests"]
+    assert counts["communications"] > 0 and counts["invoices"] > 0
