@@ -11,6 +11,7 @@ import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -51,7 +52,7 @@ from app.models import (
     request_users,
 )
 from app.reports import data as rd
-from app.reports.formatting import fiscal_year_bounds
+from app.reports.formatting import fiscal_year_bounds, fiscal_year_of
 
 from .audit import verify_audit_chain
 from .base import AUDIT_READERS, Service
@@ -88,12 +89,40 @@ def _quantiles(values: list[int]) -> rd.Durations:
     return rd.Durations(len(values), float(statistics.median(values)), float(np.percentile(values, 90)))
 
 
+@dataclass(frozen=True)
+class ReportChoices:
+    """What the Reports screen offers in its pickers: ``(id, label)`` pairs, newest first where dated."""
+
+    fiscal_years: tuple[int, ...]
+    requests: tuple[tuple[int, str], ...]
+    meetings: tuple[tuple[int, str], ...]
+    invoices: tuple[tuple[int, str], ...]
+    agencies: tuple[tuple[int, str], ...]
+
+
 class ReportingService(Service):
     """``desk.reports``: read-only; returns ``app.reports.data`` inputs. Raises PermissionDenied/NotFound."""
 
     def _check(self, roles: frozenset[Role], doing: str) -> None:
         if self.actor.role not in roles:
             raise PermissionDenied(f"As {self.actor.role.value} you may not {doing}.")
+
+    def choices(self, *, today: date | None = None) -> ReportChoices:
+        """Everything the report pickers list, in one read."""
+        today = today or date.today()
+        with self._read() as s:
+            first = s.scalar(select(func.min(DataRequest.received_on)))
+            requests = tuple((rid, f"{number}: {title}") for rid, number, title in s.execute(
+                select(DataRequest.id, DataRequest.number, DataRequest.title)
+                .where(DataRequest.number.is_not(None)).order_by(DataRequest.number.desc())))
+            meetings = tuple((mid, f"{at:%Y-%m-%d} {board_name(board)}") for mid, at, board in s.execute(
+                select(Meeting.id, Meeting.starts_at, Meeting.board).order_by(Meeting.starts_at.desc())))
+            invoices = tuple(s.execute(select(Invoice.id, Invoice.number).order_by(Invoice.number.desc())).all())
+            agencies = tuple((aid, f"{code}: {name}") for aid, code, name in s.execute(
+                select(Agency.id, Agency.code, Agency.name).order_by(Agency.code)))
+        last = fiscal_year_of(today)
+        years = tuple(range(last, fiscal_year_of(first or today) - 1, -1))
+        return ReportChoices(years, requests, meetings, tuple(tuple(i) for i in invoices), agencies)
 
     # ---- look-ups by the numbers people type ---------------------------------------------------------------
     def request_id(self, number: str) -> int:
