@@ -161,7 +161,9 @@ SCHEMAS: dict[str, Checker] = {
             "submission_type": text(32),
             "state": text(32),
             "received_on": day,
-            "fields_to_link": text(4000, required=False),
+            "purpose": text(20000, required=False),  # the hub uses data only for the DSA's purpose
+            "legal_basis": text(20000, required=False),
+            "fields_to_link": text(20000, required=False),
         }),
         "recipient": optional(record({
             "name": text(200),
@@ -180,6 +182,10 @@ SCHEMAS: dict[str, Checker] = {
             "parties": list_of(record({
                 "kind": text(32), "name": text(200), "signatory": text(200, required=False), "signed_on": optional(day),
             }), 60),
+            "amendments": list_of(record({
+                "number": integer(1, 10_000), "effective_on": day, "description": text(4000),
+                "new_destroy_by": optional(day),
+            }), 200),
         })),
         "method": optional(METHOD_REF),
         "matching_files": list_of(record({

@@ -51,6 +51,7 @@ from app.models import (
     DestructionCertificate,
     Document,
     DocumentContent,
+    DsaAmendment,
     DsaParty,
     MatchLogEntry,
     PartyKind,
@@ -359,8 +360,8 @@ class ExchangeService(Service):
                 matching_files.append({"agency": a.code, "fields": fields, "expected_rows": None})
             return {
                 "request": {"number": req.number, "title": req.title, "submission_type": req.submission_type.value,
-                            "state": req.state.value, "received_on": req.received_on,
-                            "fields_to_link": req.fields_to_link},
+                            "state": req.state.value, "received_on": req.received_on, "purpose": req.purpose,
+                            "legal_basis": req.legal_basis, "fields_to_link": req.fields_to_link},
                 "recipient": None if recipient is None else {
                     "name": recipient.name, "recipient_type": recipient.recipient_type.value,
                     "authorized_representative": recipient.authorized_representative,
@@ -368,7 +369,11 @@ class ExchangeService(Service):
                 "agencies": [{"code": a.code, "name": a.name, "short_destruction_window": a.short_destruction_window}
                              for a in agencies],
                 "dsa": {"number": dsa.number, "effective_on": dsa.effective_on, "executed_on": dsa.executed_on,
-                        "destroy_by": dsa.destroy_by, "parties": parties},  # amendments move destroy_by
+                        "destroy_by": dsa.destroy_by,  # as amendments left it
+                        "parties": parties,
+                        "amendments": [{"number": a.number, "effective_on": a.effective_on,
+                                        "description": a.description, "new_destroy_by": a.new_destroy_by}
+                                       for a in dsa.amendments]},
                 "method": self._latest_method_sent(s),
                 "matching_files": matching_files,
                 "input_destruction": "24 hours" if any(a.short_destruction_window for a in agencies)
@@ -616,7 +621,8 @@ class ExchangeService(Service):
 
         req = s.scalar(select(DataRequest).where(DataRequest.number == r["number"]))
         values = {"title": r["title"], "submission_type": submission, "state": state, "received_on": r["received_on"],
-                  "fields_to_link": r["fields_to_link"], "recipient_id": recipient_id}
+                  "purpose": r["purpose"], "legal_basis": r["legal_basis"], "fields_to_link": r["fields_to_link"],
+                  "recipient_id": recipient_id}
         if req is not None and _behind(state, req.state):
             del values["state"]  # a later work order (e.g. an amendment) never undoes the hub's own stages
         if req is None:
@@ -664,6 +670,11 @@ class ExchangeService(Service):
                 uow.audit("set_parties", "dsas", dsa.id, {"parties": [repr(p) for p in current]},
                           {"parties": [repr(p) for p in wanted_parties]})
                 changes.append(f"DSA parties: {len(wanted_parties)}")
+            known = {a.number for a in dsa.amendments}
+            for a in d["amendments"]:
+                if a["number"] not in known:
+                    uow.created(DsaAmendment(dsa_id=dsa.id, **a))
+                    changes.append(f"DSA amendment {a['number']} of {a['effective_on']}: {a['description']}")
         if wo["method"]:
             m = wo["method"]
             changes.append(f"match with method {m['id']} v{m['version']} (sha256 {m['sha256'][:12]}…)")

@@ -37,6 +37,7 @@ def test_work_order_completion_certificate_then_the_request_closes(pair, usb):
     assert result.changes == preview.changes and not result.already_imported
     order = hub.desk.requests.get(hub.desk.requests.page(search=number)[0].id)
     assert order.state is RequestState.DSA_EXECUTED and order.title == "Pathways from high school to work"
+    assert order.purpose == "Evaluate programme outcomes"
     assert {a.code for a in order.agencies} == {"SDE", "DOL"}
     dsa = hub.desk.agreements.for_request(order.id)
     assert (dsa.effective_on, dsa.destroy_by) == (date(2026, 3, 1), date(2028, 3, 1))
@@ -56,6 +57,7 @@ def test_work_order_completion_certificate_then_the_request_closes(pair, usb):
                               description="Extension of the destroy-by date", new_destroy_by=date(2029, 3, 1))
     update = hub.exchange.import_package(_send_work_order(opm, usb).path.read_bytes())
     assert any("update DSA-" in c and "2029-03-01" in c for c in update.changes)
+    assert "DSA amendment 1 of 2026-04-02: Extension of the destroy-by date" in update.changes
     assert hub.desk.agreements.for_request(order.id).destroy_by == date(2029, 3, 1)
     assert hub.desk.requests.get(order.id).state is RequestState.MATCHED
 
