@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.febrl import write_febrl4  # noqa: E402
 from bench.generate import generate  # noqa: E402
 
 OUT = HERE / "out"
@@ -35,6 +36,7 @@ OUT = HERE / "out"
 
 def run_measured(cmd: list[str], log: Path, timeout: float, env: dict | None = None) -> dict:
     """Run ``cmd``; return wall seconds, peak RSS (MiB) and exit status. stdout/stderr go to ``log``."""
+    load_before = round(os.getloadavg()[0], 2)
     with open(log, "wb") as fh:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
@@ -51,7 +53,10 @@ def run_measured(cmd: list[str], log: Path, timeout: float, env: dict | None = N
             time.sleep(0.05)
         wall = time.perf_counter() - t0
     code = os.waitstatus_to_exitcode(status)
-    result = {"ok": code == 0, "seconds": wall, "peak_mib": usage.ru_maxrss / 1024}
+    # The machine is shared: the load average says how far other work may have slowed this run.
+    result = {"ok": code == 0, "seconds": wall, "peak_mib": usage.ru_maxrss / 1024,
+              "cpu_seconds": usage.ru_utime + usage.ru_stime, "load_before": load_before,
+              "load_after": round(os.getloadavg()[0], 2)}
     if code != 0:
         tail = log.read_text("utf-8", "replace").strip().splitlines()[-3:]
         result["error"] = f"exit {code}: " + " | ".join(tail)
@@ -114,7 +119,8 @@ def run_ours(case: str, files: dict, work: Path, timeout: float) -> dict:
 
 def run_splink(case: str, files: dict, work: Path, timeout: float, memory_limit: str | None) -> dict:
     out = work / "splink"
-    cmd = [sys.executable, str(HERE / "splink_runner.py"), "--case", case, str(files["left"])]
+    layout = "full" if case == "febrl4" else case   # FEBRL 4 is mapped to the full P20 WIN layout
+    cmd = [sys.executable, str(HERE / "splink_runner.py"), "--case", layout, str(files["left"])]
     if case != "dedupe":
         cmd.append(str(files["right"]))
     cmd += ["--out", str(out)]
@@ -142,11 +148,12 @@ def _median_runs(runs: list[dict]) -> dict:
     if not ok:
         return {"ok": False, "error": runs[-1].get("error", "failed"), "runs": len(runs)}
     med = dict(ok[len(ok) // 2])
-    for key in ("seconds", "peak_mib", "precision", "recall", "f1"):
+    for key in ("seconds", "cpu_seconds", "peak_mib", "precision", "recall", "f1"):
         if key in ok[0]:
             med[key] = statistics.median(r[key] for r in ok)
     med["runs"] = len(ok)
     med["seconds_all"] = [round(r["seconds"], 2) for r in ok]
+    med["load_all"] = [r.get("load_before") for r in ok]
     return med
 
 
@@ -155,7 +162,8 @@ def _fmt(v, spec: str) -> str:
 
 
 def print_table(results: list[dict]) -> None:
-    head = f"{'case':7} {'size':>9} {'tool':11} {'precision':>9} {'recall':>7} {'F1':>7} {'time s':>8} {'peak MiB':>9}"
+    head = (f"{'case':7} {'size':>9} {'tool':11} {'precision':>9} {'recall':>7} {'F1':>7} {'time s':>8} "
+            f"{'CPU s':>7} {'peak MiB':>9}")
     print(head)
     print("-" * len(head))
     for row in results:
@@ -167,22 +175,25 @@ def print_table(results: list[dict]) -> None:
             if r.get("estimated_precision") is not None:
                 est = f"  (estimated P {r['estimated_precision']:.4f}, R {r['estimated_recall']:.4f})"
             print(f"{row['case']:7} {row['size']:>9,} {tool:11} {r['precision']:9.4f} {r['recall']:7.4f} "
-                  f"{r['f1']:7.4f} {r['seconds']:8.1f} {r['peak_mib']:9.0f}{est}")
+                  f"{r['f1']:7.4f} {r['seconds']:8.1f} {r.get('cpu_seconds', 0):7.1f} {r['peak_mib']:9.0f}{est}")
         ours, sp = row["tools"].get("ours", {}), row["tools"].get("splink", {})
         if ours.get("ok") and sp.get("ok"):
             row["ratios"] = {"time_splink_over_ours": sp["seconds"] / ours["seconds"],
+                             "cpu_splink_over_ours": sp["cpu_seconds"] / ours["cpu_seconds"],
                              "memory_splink_over_ours": sp["peak_mib"] / ours["peak_mib"],
                              "f1_ours_minus_splink": ours["f1"] - sp["f1"]}
             r = row["ratios"]
             print(f"{'':7} {'':>9} Splink/ours: time x{r['time_splink_over_ours']:.2f}, "
+                  f"CPU x{r['cpu_splink_over_ours']:.2f}, "
                   f"memory x{r['memory_splink_over_ours']:.2f}; F1 ours - Splink {r['f1_ours_minus_splink']:+.4f}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", nargs="+", default=["full", "wage"], choices=["full", "wage", "dedupe"])
+    parser.add_argument("--cases", nargs="+", default=["full", "wage"],
+                        choices=["full", "wage", "dedupe", "febrl4"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000],
-                        help="rows per file (left and right the same)")
+                        help="rows per file (left and right the same); febrl4 is always 5,000")
     parser.add_argument("--tools", nargs="+", default=["ours", "splink"], choices=["ours", "splink"])
     parser.add_argument("--splink-max-size", type=int, default=None,
                         help="skip Splink above this size (e.g. when it would not fit in memory)")
@@ -201,9 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for case in args.cases:
         for size in args.sizes:
-            data = args.work / f"{case}-{size}-seed{args.seed}"
+            if case == "febrl4" and size != args.sizes[0]:
+                continue   # FEBRL 4 has one size (5,000 x 5,000)
+            data = args.work / (f"{case}-{size}-seed{args.seed}" if case != "febrl4" else "febrl4")
             files = {k: data / f"{k}.tsv" for k in ("left", "right", "truth")}
-            if not files["truth"].exists():
+            if case == "febrl4":
+                write_febrl4(data)
+                size = 5000
+            elif not files["truth"].exists():
                 t = time.perf_counter()
                 generate(case, size, args.seed).write(data)
                 print(f"generated {case} {size:,} in {time.perf_counter() - t:.1f} s", file=sys.stderr)

@@ -112,8 +112,6 @@ def _settings(case: str, shared: set[str]) -> tuple[SettingsCreator, list, float
             cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
             cl.NameComparison("surname").configure(term_frequency_adjustments=True),
             cl.DateOfBirthComparison("dob", input_is_string=True, datetime_format="%Y%m%d"),
-            cl.ExactMatch("gender"),
-            cl.ExactMatch("middle_initial"),
         ]
         blocking = [
             block_on("first_name", "surname"),
@@ -122,6 +120,9 @@ def _settings(case: str, shared: set[str]) -> tuple[SettingsCreator, list, float
             "l.first_name = r.surname and l.surname = r.first_name",
         ]
         deterministic = ["l.first_name = r.first_name and l.surname = r.surname and l.dob = r.dob"]
+        for key in ("gender", "middle_initial"):
+            if key in shared:
+                comparisons.append(cl.ExactMatch(key))
         if "hs_code" in shared:
             comparisons.append(cl.ExactMatch("hs_code").configure(term_frequency_adjustments=True))
         for key, comparison in (("sasid", cl.ExactMatch("sasid")),
