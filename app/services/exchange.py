@@ -66,7 +66,7 @@ from app.store.keyslots import write_atomically
 
 from . import lifecycle
 from .audit_chain import record_of
-from .base import ADMINS, HUB_WORK, Kind, Service, UnitOfWork
+from .base import ADMINS, HUB_WORK, Checks, Kind, Service, UnitOfWork
 from .documents import clean_file_name
 from .requests import apply_transition
 from .errors import NotFound, RuleViolation, ServiceError, ValidationFailed
@@ -414,6 +414,10 @@ class ExchangeService(Service):
                                 attachment: str | None = None) -> dict[str, Any]:
         """The hub's certificate that a request's input files were destroyed (hub -> OPM), from the match log.
         ``attachment`` names a file passed to ``send`` (e.g. a signed scan, ``certificate.pdf``)."""
+        checks = Checks()
+        certified_by = checks.text("certified_by", certified_by)
+        statement = checks.text("statement", statement, max_len=4000)
+        checks.done()
         with self._read() as s:
             req = _request_by_number(s, request_number)
             entries = _match_entries(s, req.id)

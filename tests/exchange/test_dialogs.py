@@ -1,6 +1,8 @@
 """The exchange dialogs on real stores, driven as a person would (pytest-qt, offscreen)."""
 from __future__ import annotations
 
+from datetime import date
+
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMainWindow, QMenu
 
 from app.services import Desk
@@ -18,7 +20,7 @@ from app.views.exchange_dialogs import (
     add_menu_actions,
 )
 
-from .conftest import FAST_KDF, PASSPHRASE, Site, dump, make_site
+from .conftest import FAST_KDF, PASSPHRASE, Site, dump, hub_matches, make_site
 
 
 def _context(site, qtbot):  # noqa: ARG001 - qtbot makes sure a QApplication exists
@@ -127,3 +129,54 @@ def test_package_log_saves_a_sent_package_again(pair, usb, qtbot, tmp_path):
     assert f'"number": "{opm.number}"' in dialog.details.toPlainText()  # what the work order carried
     again = dialog.save_again(tmp_path)
     assert again is not None and again.read_bytes() == sent.path.read_bytes()
+
+
+def test_send_dialog_builds_each_type_from_its_fields(pair, usb, qtbot, tmp_path):
+    import json as json_
+
+    from app.matching.method import load_method
+
+    opm, hub = pair
+    hub.exchange.import_package(opm.exchange.send("work_order", opm.exchange.work_order(opm.number), usb)
+                                .path.read_bytes())
+    hub_matches(hub, opm.number)
+    for row in hub.desk.matchlog.page():
+        hub.desk.matchlog.record_inputs_destroyed(row.id, date(2026, 4, 9))
+    out = tmp_path / "out"
+    out.mkdir()
+
+    dialog = SendDialog(_context(hub, qtbot), request_number=opm.number)
+    qtbot.addWidget(dialog)
+    assert dialog.windowTitle() == "Send to OPM…"
+    dialog.matched.setValue(1200)
+    dialog.folder.setText(str(out))
+    dialog.ok_button.click()
+    assert dialog.result_path is not None, dialog.error.text()
+    result = opm.exchange.import_package(dialog.result_path.read_bytes())
+    assert "counts: matched 1,200, review 0, unmatched 0" in result.changes
+
+    scan = tmp_path / "signed.PDF"
+    scan.write_bytes(b"%PDF-1.4 scan")
+    dialog = SendDialog(_context(hub, qtbot), request_number=opm.number)
+    qtbot.addWidget(dialog)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("destruction_certificate"))
+    assert dialog.form.isRowVisible(dialog.certified_by) and not dialog.form.isRowVisible(dialog.matched)
+    dialog.attachment = scan
+    dialog.folder.setText(str(out))
+    dialog.ok_button.click()
+    assert dialog.error.text() == "certified by: is required" and dialog.result_path is None
+    dialog.certified_by.setText("Hub security officer")
+    dialog.ok_button.click()
+    result = opm.exchange.import_package(dialog.result_path.read_bytes())
+    assert "attach certificate.pdf (13 bytes)" in result.changes
+
+    method_file = tmp_path / "method.json"
+    method = load_method()
+    method_file.write_text(json_.dumps(dict(method.document, version=method.version + 1)), encoding="utf-8")
+    dialog = SendDialog(_context(opm, qtbot))
+    qtbot.addWidget(dialog)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("method_approval"))
+    dialog.method_path.setText(str(method_file))
+    dialog.folder.setText(str(out))
+    dialog.ok_button.click()
+    assert dialog.result_path is not None and dialog.result_path.name.startswith("method-approval-")
