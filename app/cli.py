@@ -437,7 +437,23 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     for word, module in CONTRIBUTED.items():
         if (helping or word in argv) and importlib.util.find_spec(module) is not None:
             importlib.import_module(module).add_subcommand(sub)
+            _add_missing_common(sub.choices[word])
     return parser
+
+
+def _add_missing_common(parser: argparse.ArgumentParser) -> None:
+    """Let a contributed command's own parsers take --passphrase-file and --demo after its name too, as
+    every built-in command does (argparse exposes sub-parsers only through its private action list)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                _add_missing_common(child)
+            return
+    if "--passphrase-file" not in parser._option_string_actions:
+        parser.add_argument("--passphrase-file", type=Path, metavar="FILE", default=argparse.SUPPRESS,
+                            help="read the passphrase from the first line of FILE")
+    if "--demo" not in parser._option_string_actions:
+        parser.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="use the demo store")
 
 
 def _merge_common(args: argparse.Namespace) -> None:

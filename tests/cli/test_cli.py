@@ -215,6 +215,8 @@ def test_contributed_commands_get_the_common_options(tmp_path, desk, capsys):
     path, argv, _ = desk
     rc, _, err = run(capsys, *argv, "package", "peers")
     assert rc == 0, err
+    rc, _, err = run(capsys, "package", "peers", *argv)  # after the command's name, as for built-in ones
+    assert rc == 0, err
     assert "P20WIN_PASSPHRASE" not in os.environ  # handed over for the call only
     rc, _, err = run(capsys, "--store", path, "--user", "alice", "--passphrase-file",
                      secret_file(tmp_path, "bad", "not alice's passphrase"), "package", "peers")
