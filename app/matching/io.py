@@ -315,7 +315,8 @@ def _read_text(path: Path, codec: str, column_map, warnings: list[str]):
             frame, row_numbers, rejected = _read_plain(source, codec, delimiter, scan, positions)
     file_format = "tsv" if delimiter == "\t" else "csv"
     digest = whole_file_sha or sha.hexdigest()
-    return frame, row_numbers, rejected, scan.lines - 1, ignored, digest, codec, file_format
+    return _Raw(frame, row_numbers, rejected, scan.lines - 1, ignored, _id_header(header, positions), digest,
+                codec, file_format)
 
 
 def _delimiter(header: str, name: str) -> str:
@@ -395,6 +396,24 @@ def _read_quoted(source: BinaryIO, codec: str, delimiter: str, expected: int, po
     return frame, np.array(numbers, dtype=np.int64), bad
 
 
+@dataclass
+class _Raw:
+    """What a format reader hands to validation."""
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    bad: dict[int, str]
+    rows_in_file: int
+    ignored: list[str]
+    id_header: str
+    sha256: str
+    encoding: str | None
+    file_format: str
+
+
+def _id_header(header: list[str], positions: dict[int, str]) -> str:
+    return next(header[i].strip() for i, c in positions.items() if c == "SyntheticID")
+
+
 # --- XLSX -------------------------------------------------------------------------------------------------
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 60 is Excel's phantom 1900-02-29; real DOBs are far later
@@ -438,6 +457,7 @@ def _read_xlsx(path: Path, column_map, warnings: list[str]):
                               "Save it again from Excel as .xlsx, or as tab-delimited text.") from None
     try:
         sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # some writers record a wrong used range; read to the real end
         if len(book.worksheets) > 1:
             warnings.append(f"{path.name} has {len(book.worksheets)} sheets; only the first, "
                             f"{sheet.title!r}, was read.")
@@ -484,7 +504,8 @@ def _read_xlsx(path: Path, column_map, warnings: list[str]):
         while chunk := handle.read(_BLOCK):
             digest.update(chunk)
     rows_in_file = last - 1 - len(blank_run)
-    return frame, np.array(numbers, dtype=np.int64), bad, rows_in_file, ignored, digest.hexdigest(), None, "xlsx"
+    return _Raw(frame, np.array(numbers, dtype=np.int64), bad, rows_in_file, ignored, _id_header(header, positions),
+                digest.hexdigest(), None, "xlsx")
 
 
 # --- validation -------------------------------------------------------------------------------------------
@@ -560,8 +581,20 @@ def _shared_ssns(ssn: pd.Series) -> np.ndarray:
     return shared
 
 
+def _identity_key(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One integer per row, equal exactly when the rows' ``columns`` agree ignoring case and surrounding
+    spaces; built from per-column factorize codes, so no Python call per row."""
+    key = np.zeros(len(frame), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(frame[column])
+        canon_codes = pd.factorize(np.array([str(u).strip().upper() for u in uniques] + [""], dtype=object))[0]
+        codes = canon_codes[codes]  # -1 (missing) picks the trailing "" like an empty cell
+        key = pd.factorize(key * (canon_codes.max() + 1) + codes)[0].astype(np.int64)
+    return key
+
+
 def _validate(frame: pd.DataFrame, row_numbers: np.ndarray, bad: dict[int, str], kind: str,
-              today: dt.date | None, warnings: list[str]):
+              today: dt.date | None, warnings: list[str], id_header: str):
     codes, uniques = pd.factorize(frame["SyntheticID"])
     uniques = np.asarray(uniques, dtype=object)
     id_codes = codes
@@ -576,7 +609,16 @@ def _validate(frame: pd.DataFrame, row_numbers: np.ndarray, bad: dict[int, str],
     rejected_reasons = [np.array([bad[k] for k in sorted(bad)], dtype=object)]
 
     empty = (ids == "").to_numpy()
-    dup = (np.bincount(id_codes, minlength=1)[id_codes] > 1) & ~empty
+    # A second header line (files pasted together) would otherwise be a "person" called LastName.
+    repeated_header = (ids == id_header).to_numpy()
+    if repeated_header.any():
+        n = int(repeated_header.sum())
+        rejected_rows.append(row_numbers[repeated_header])
+        rejected_ids.append(np.full(n, "", dtype=object))
+        rejected_fields.append(np.full(n, "", dtype=object))
+        rejected_reasons.append(np.full(n, "row repeats the header line (files joined together?); row left out",
+                                        dtype=object))
+    dup = (np.bincount(id_codes, minlength=1)[id_codes] > 1) & ~empty & ~repeated_header
     if empty.any():
         rejected_rows.append(row_numbers[empty])
         rejected_ids.append(np.full(int(empty.sum()), "", dtype=object))
@@ -597,7 +639,7 @@ def _validate(frame: pd.DataFrame, row_numbers: np.ndarray, bad: dict[int, str],
     rejections = _report(np.concatenate(rejected_rows), np.concatenate(rejected_ids),
                          np.concatenate(rejected_fields), np.concatenate(rejected_reasons))
     rejections = rejections.sort_values("row_number", kind="stable", ignore_index=True)
-    keep = ~(empty | dup)
+    keep = ~(empty | dup | repeated_header)
     if not keep.all():
         frame = frame.loc[keep].reset_index(drop=True)
         row_numbers = row_numbers[keep]
@@ -642,12 +684,13 @@ def _validate(frame: pd.DataFrame, row_numbers: np.ndarray, bad: dict[int, str],
     nothing = _all_blank(frame, identity)
     add(np.flatnonzero(nothing), "", "row has no identifying values, so it cannot match", "kept")
     if kind != "wage":
-        values = frame[identity].apply(lambda c: c.str.strip().str.upper())
-        same = (values.duplicated(keep=False).to_numpy()) & ~nothing
+        key = _identity_key(frame, identity)
+        same = (np.bincount(key)[key] > 1) & ~nothing
         if same.any():
             positions = np.flatnonzero(same)
-            group = values.iloc[positions].groupby(identity, sort=False, dropna=False).ngroup().to_numpy()
-            first_row = pd.Series(row_numbers[positions]).groupby(group).transform("min").to_numpy()
+            first = np.full(key.max() + 1, np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(first, key[positions], row_numbers[positions])
+            first_row = first[key[positions]]
             add(positions, "", [f"same identifying values as row {r}" if r != own else
                                 "same identifying values as later rows"
                                 for r, own in zip(first_row, row_numbers[positions])], "kept")
@@ -691,13 +734,15 @@ def read_matching_file(path: str | Path, *, column_map: Mapping[str, str] | None
                               "text.")
     else:
         result = _read_text(path, _codec(encoding), column_map, warnings)
-    frame, row_numbers, bad, rows_in_file, ignored, digest, codec, file_format = result
+    frame, row_numbers, bad, rows_in_file, ignored = (result.frame, result.row_numbers, result.bad,
+                                                      result.rows_in_file, result.ignored)
     if ignored:
         warnings.append(f"Columns not used for matching were ignored: {', '.join(i[:40] for i in ignored)}.")
     if rows_in_file <= 0:
         raise MatchInputError(f"{path.name} has a header but no data rows.")
     kind = "wage" if set(frame.columns) & _WAGE_ONLY else "p20win"
-    frame, row_numbers, rejections, issues = _validate(frame, row_numbers, bad, kind, today, warnings)
+    frame, row_numbers, rejections, issues = _validate(frame, row_numbers, bad, kind, today, warnings,
+                                                       result.id_header)
     if frame.empty:
         reasons = rejections["reason"].str.replace(r" \(.*\)", "", regex=True).value_counts()
         summary = "; ".join(f"{n:,} × {reason}" for reason, n in reasons.head(5).items())
@@ -706,8 +751,8 @@ def read_matching_file(path: str | Path, *, column_map: Mapping[str, str] | None
         warnings.insert(0, f"{_plural(len(rejections), 'row')} of {rows_in_file:,} left out (see the rejection "
                            "report).")
     return ReadResult(frame=frame, row_numbers=row_numbers, rejections=rejections, issues=issues,
-                      warnings=warnings, kind=kind, file_format=file_format, encoding=codec, sha256=digest,
-                      rows_in_file=rows_in_file, ignored_columns=ignored)
+                      warnings=warnings, kind=kind, file_format=result.file_format, encoding=result.encoding,
+                      sha256=result.sha256, rows_in_file=rows_in_file, ignored_columns=ignored)
 
 
 _FORMULA_START = tuple("=+-@\t\r")  # as app.views.export.FORMULA_STARTS (OWASP "CSV injection")

@@ -51,7 +51,7 @@ def raw_text(frame: pd.DataFrame, column: str) -> np.ndarray:
     if column not in frame.columns:
         return np.full(len(frame), "", dtype=object)
     values = frame[column].to_numpy(dtype=object, na_value="")
-    if not all(isinstance(v, str) for v in values[:1000]):  # user-built frames may hold numbers
+    if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):  # e.g. numbers
         values = np.array([str(v) for v in values], dtype=object)
     return values
 

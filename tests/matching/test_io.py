@@ -184,6 +184,13 @@ def test_duplicate_and_empty_ids_are_rejected_naming_rows(tmp_path):
     assert "empty" in rejected.loc[5, "reason"]
 
 
+def test_files_pasted_together_repeat_the_header(tmp_path):
+    result = read_matching_file(tsv(tmp_path, person(sid="S1"), HEADER, person(sid="S2"), HEADER))
+    assert list(result.frame["SyntheticID"]) == ["S1", "S2"]
+    assert list(result.rejections["row_number"]) == [3, 5]
+    assert result.rejections["reason"].str.contains("repeats the header").all()
+
+
 def test_value_problems_are_issues_not_rejections(tmp_path):
     rows = [person(sid="S1", ssn="000123456", dob="20010230", gender="Q", hs="A12"),
             person(last="Lee", first="Bo", sid="S2", ssn="512345678"),

@@ -185,7 +185,8 @@ def test_missing_synthetic_id_is_a_programming_error():
         standardise(pd.DataFrame({"LastName": ["x"]}))
 
 
-cell = st.one_of(st.none(), st.text(max_size=30), st.sampled_from(["", " ", "Jr", "DE LA", "'", "-", "0", "9/9/99"]))
+cell = st.one_of(st.none(), st.text(max_size=30), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
+                 st.sampled_from(["", " ", "Jr", "DE LA", "'", "-", "0", "9/9/99", "=cmd()", "<b>x</b>"]))
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
