@@ -229,6 +229,13 @@ def _unique_ints(rng: np.random.Generator, n: int, low: int, high: int) -> np.nd
     return rng.permutation(out)[:n]
 
 
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """Integers as zero-padded digit strings (object array; empty input gives an empty array)."""
+    if len(values) == 0:
+        return np.array([], dtype=object)
+    return np.char.zfill(values.astype(str), width).astype(object)
+
+
 def _valid_ssns(rng: np.random.Generator, n: int) -> np.ndarray:
     """n distinct valid SSNs as 9-digit strings (area not 000/666/9xx, group not 00, serial not 0000)."""
     area = rng.integers(1, 900, n * 2)
@@ -238,7 +245,7 @@ def _valid_ssns(rng: np.random.Generator, n: int) -> np.ndarray:
     while len(num) < n:
         extra = rng.integers(1, 666, n - len(num) + 16) * 1_000_000 + 10_000 + rng.integers(1, 10_000, n - len(num) + 16)
         num = np.unique(np.concatenate([num, extra]))
-    return np.char.zfill(rng.permutation(num)[:n].astype(str), 9).astype(object)
+    return _digits(rng.permutation(num)[:n], 9)
 
 
 def _draw_first(rng: np.random.Generator, gender: np.ndarray, year: np.ndarray) -> np.ndarray:
@@ -279,7 +286,7 @@ def _people(rng: np.random.Generator, n: int, first_year: int = 2000, last_year:
     hs = rng.choice(len(lists["hs_codes"]), size=n, p=lists["hs_p"])
     return pd.DataFrame({
         "first": first, "middle": middle, "last": last, "dob": dob, "gender": gender, "hs": hs,
-        "sasid": np.char.zfill(_unique_ints(rng, n, 1, 10**10).astype(str), 10).astype(object),
+        "sasid": _digits(_unique_ints(rng, n, 1, 10**10), 10),
         "ssn": _valid_ssns(rng, n), "person": np.arange(n),
     })
 
@@ -462,7 +469,7 @@ def _digit_typos(rng: np.random.Generator, ids: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- rendering
 
 def _ids(rng: np.random.Generator, prefix: str, n: int) -> np.ndarray:
-    return np.char.add(prefix, np.char.zfill(_unique_ints(rng, n, 0, 10**9).astype(str), 9)).astype(object)
+    return np.array([prefix + d for d in _digits(_unique_ints(rng, n, 0, 10**9), 9)], dtype=object)
 
 
 def _blank(rng: np.random.Generator, values: np.ndarray, rate: float, empty: str = "") -> np.ndarray:

@@ -170,3 +170,15 @@ def test_population_has_realistic_name_frequencies(full):
 def test_rejects_unknown_case():
     with pytest.raises(ValueError, match="case must be one of"):
         generate("wages", 10)
+
+
+@pytest.mark.parametrize("case,n,kw", [("full", 1, {}), ("full", 40, {"overlap": 0.0}), ("full", 40, {"overlap": 1.0}),
+                                       ("full", 40, {"n_right": 7}), ("wage", 3, {}), ("dedupe", 1, {})])
+def test_edge_sizes(case, n, kw):
+    c = generate(case, n, seed=1, **kw)
+    assert len(c.left) == n
+    if case == "dedupe":
+        assert len(c.truth) == n
+    else:
+        expected = min(round(kw.get("overlap", 0.6) * n), kw.get("n_right", n))
+        assert len(c.right) == kw.get("n_right", n) and len(c.truth) == expected
