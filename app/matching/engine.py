@@ -394,7 +394,8 @@ class _Engine:
             "passes": passes,
             "parameters": {"lambda": self.lam,
                            "em": {"iterations": self.em.iterations, "converged": self.em.converged,
-                                  "log_likelihood": round(self.em.log_likelihood, 4),
+                                  "log_likelihood": (round(self.em.log_likelihood, 4)
+                                                     if np.isfinite(self.em.log_likelihood) else None),
                                   "rule_match_rates": {self.method.blocking_rules[i].name: r
                                                        for i, r in sorted(self.em.rule_rates.items())}},
                            "comparisons": comparisons},

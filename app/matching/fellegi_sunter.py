@@ -107,6 +107,8 @@ def run_em(patterns: np.ndarray, rules: np.ndarray, counts: np.ndarray, u: list[
     rate = np.full(len(rule_ids), 0.1)
     counts = counts.astype(np.float64)
     converged, log_likelihood, iteration = False, float("nan"), 0
+    if not len(patterns):   # no candidate pairs at all: nothing to learn from, say so
+        return EMResult(m, {}, 0, False, log_likelihood)
     for iteration in range(1, max_iterations + 1):
         log_m = [np.log(np.maximum(mk, CLAMP)) for mk in m]
         lm = np.zeros(len(patterns))

@@ -155,3 +155,17 @@ def test_labelled_pairs_are_used(quick_method, registry):
     plain = engine.link(left, right, quick_method, registry=registry)
     taught = engine.link(left, right, quick_method, registry=registry, labelled_pairs=labels)
     assert plain.record["parameters"]["comparisons"] != taught.record["parameters"]["comparisons"]
+
+
+def test_files_sharing_no_compared_field_are_refused(quick_method, registry):
+    left = standard_frame({"record_id": ["a"], "first_name": ["ANN"], "last_name": ["LEE"], "dob": [20040101]})
+    right = standard_frame({"record_id": ["b"], "ssn": ["123456780"]})
+    with pytest.raises(engine.MethodError, match="share no field"):
+        engine.link(left, right, quick_method, registry=registry)
+
+
+def test_tiny_inputs_do_not_break(quick_method, registry):
+    one = standard_frame({"record_id": ["a"], "first_name": ["ANN"], "last_name": ["LEE"], "dob": [20040101]})
+    result = engine.dedupe(one, quick_method, registry=registry)
+    assert result.clusters.to_dict("records") == [{"record_id": "a", "cluster_id": "a"}]
+    assert not result.record["parameters"]["em"]["converged"]
