@@ -9,6 +9,7 @@ value: only line numbers, record ids, field names and reasons.
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import datetime as dt
 import hashlib
@@ -125,6 +126,7 @@ class _Scan:
     decode_error_lines: int = 0
     has_quote: bool = False
     crlf: bool = False
+    lone_cr: bool = False      # a CR that does not end a line
     expected: int = 0
 
 
@@ -157,6 +159,7 @@ def _scan(source: BinaryIO, codec: str, delimiter: str, expected: int, sha) -> _
         starts = np.concatenate(([0], ends[:-1] + 1))
         cr = (ends > starts) & (arr[np.maximum(ends - 1, 0)] == 13)
         scan.crlf |= bool(cr.any())
+        scan.lone_cr |= int(np.count_nonzero(arr == 13)) != int(np.count_nonzero(cr))
         length = ends - starts - cr
         fields = np.diff(np.searchsorted(np.flatnonzero(arr == delim), np.concatenate(([-1], ends)))) + 1
         numbers = line_base + 1 + np.arange(len(ends))
@@ -252,6 +255,9 @@ def _open_text(path: Path, codec: str):
     notes = []
     with open(path, "rb") as handle:
         head = handle.read(4)
+    if codec.startswith(("utf-16", "utf-32")) and head[:2] not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        raise MatchInputError(f"{path.name} was named {codec} but has no byte-order mark; save it as UTF-8 "
+                              "(or as Excel \"Unicode Text\", which writes the mark).")
     if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         data = path.read_bytes()
         try:
@@ -308,14 +314,23 @@ def _read_text(path: Path, codec: str, column_map, warnings: list[str]):
             raise _encoding_error(path.name, codec, scan)
         if scan.lines <= 1:
             raise MatchInputError(f"{path.name} has a header but no data rows.")
+        quoted = quoted and scan.has_quote
+        if not quoted and len(scan.ragged) > (scan.lines - 1) / 2:
+            common = collections.Counter(n for _, n in scan.ragged).most_common(1)[0][0]
+            shown = "tab" if delimiter == "\t" else repr(delimiter)
+            raise MatchInputError(f"Most rows of {path.name} have {common} fields but its header has {len(header)} "
+                                  f"(split on {shown}). Check that the header and the rows use the same "
+                                  "delimiter and that no column is missing.")
         source.seek(start)
-        if quoted and scan.has_quote:
+        if quoted:
             frame, row_numbers, rejected = _read_quoted(source, codec, delimiter, len(header), positions)
+            rows_in_file = len(row_numbers) + len(rejected)
         else:
             frame, row_numbers, rejected = _read_plain(source, codec, delimiter, scan, positions)
+            rows_in_file = scan.lines - 1
     file_format = "tsv" if delimiter == "\t" else "csv"
     digest = whole_file_sha or sha.hexdigest()
-    return _Raw(frame, row_numbers, rejected, scan.lines - 1, ignored, _id_header(header, positions), digest,
+    return _Raw(frame, row_numbers, rejected, rows_in_file, ignored, _id_header(header, positions), digest,
                 codec, file_format)
 
 
@@ -349,13 +364,14 @@ def _read_plain(source: BinaryIO, codec: str, delimiter: str, scan: _Scan, posit
     usecols = sorted(positions)
     if not len(row_numbers):
         return pd.DataFrame({positions[i]: pd.Series(dtype=object) for i in usecols}), row_numbers, bad
-    # lineterminator="\n": a stray CR inside a line must not split it (the scan counts LF only).
+    # The parser ends lines at CR too; where a stray CR sits inside a line, only LF may end one (the scan
+    # counts LF), and the CR of CRLF endings then stays on the last field.
     frame = pd.read_csv(source, sep=delimiter, header=None, skiprows={0} | {line - 1 for line in bad},
                         nrows=len(row_numbers), usecols=usecols, dtype=str, na_filter=False,
-                        quoting=csv.QUOTE_NONE, lineterminator="\n", engine="c", skip_blank_lines=False,
-                        encoding=codec)
+                        quoting=csv.QUOTE_NONE, lineterminator="\n" if scan.lone_cr else None, engine="c",
+                        skip_blank_lines=False, encoding=codec)
     frame = frame.rename(columns=positions)
-    if scan.crlf:
+    if scan.lone_cr and scan.crlf and usecols[-1] == scan.expected - 1:
         last = positions[usecols[-1]]
         frame[last] = frame[last].str.rstrip("\r")
     if len(row_numbers) != len(frame):

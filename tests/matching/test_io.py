@@ -109,6 +109,8 @@ def test_cp1252_is_reported_with_line_and_bytes_then_read_when_named(tmp_path):
     assert result.encoding == "cp1252"
     with pytest.raises(MatchInputError, match="Unknown encoding"):
         read_matching_file(path, encoding="klingon")
+    with pytest.raises(MatchInputError, match="no byte-order mark"):
+        read_matching_file(path, encoding="utf-16")
 
 
 def test_undefined_cp1252_byte_is_reported_too(tmp_path):
@@ -151,10 +153,24 @@ def test_ragged_blank_and_quoted_rows(tmp_path):
     assert result.rows_in_file == 6
 
 
+def test_stray_carriage_return_inside_a_line_does_not_split_it(tmp_path):
+    path = tsv(tmp_path, person(last="Sm\rith", sid="S1"), person(sid="S2"), newline="\r\n")
+    result = read_matching_file(path)
+    assert list(result.frame["SyntheticID"]) == ["S1", "S2"] and result.frame.loc[0, "LastName"] == "Sm\rith"
+    assert list(result.row_numbers) == [2, 3]
+
+
+def test_wrong_delimiter_is_named_not_rejected_row_by_row(tmp_path):
+    path = tsv(tmp_path, *[person(sid=f"S{i}").replace("\t", ";") for i in range(5)])
+    with pytest.raises(MatchInputError, match="Most rows of in.tsv have 1 fields but its header has 10"):
+        read_matching_file(path)
+
+
 def test_block_boundaries_do_not_change_the_result(tmp_path, monkeypatch):
     rows = [person(sid=f"S{i}", last="Tab\tX" if i % 7 == 0 else f"N{i}") for i in range(200)]
     rows[50] = ""
-    path = tsv(tmp_path, *rows)
+    rows[60] = rows[60].replace("N60", "N\r60")
+    path = tsv(tmp_path, *rows, newline="\r\n")
     whole = read_matching_file(path)
     monkeypatch.setattr(mio, "_BLOCK", 97)
     pieces = read_matching_file(path)
@@ -162,6 +178,7 @@ def test_block_boundaries_do_not_change_the_result(tmp_path, monkeypatch):
     assert pieces.frame.equals(whole.frame) and pieces.rejections.equals(whole.rejections)
     assert pieces.sha256 == whole.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert len(whole.rejections) == 29 + 1
+    assert whole.frame["SyntheticID"].str.fullmatch(r"S\d+").all()
 
 
 def test_encoding_errors_across_block_boundaries(tmp_path, monkeypatch):
