@@ -203,7 +203,9 @@ class SendDialog(QDialog):
             if row.number:
                 self.request.addItem(f"{row.number} — {row.title}", row.number)
         if request_number:
-            self.request.setCurrentIndex(max(0, self.request.findData(request_number)))
+            self.request.setCurrentIndex(self.request.findData(request_number))
+            if self.request.currentIndex() < 0:
+                self.request.setEditText(request_number)
         self.peer = QComboBox()
         for p in self.exchange.peers():
             if p.revoked_at is None and p.site is not self.site:
@@ -292,7 +294,10 @@ class SendDialog(QDialog):
             self.scan_label.setText(self.attachment.name)
 
     def _request_number(self) -> str:
-        return (self.request.currentData() or self.request.currentText().split("—")[0]).strip()
+        """The chosen request's number, or the number typed (a list entry reads "Q0042 — title")."""
+        text = self.request.currentText()
+        index = self.request.findText(text)
+        return (self.request.itemData(index) if index >= 0 else text.split("—")[0]).strip()
 
     def _payload(self) -> tuple[str, dict[str, Any], dict[str, bytes] | None]:
         kind, x = self.kind.currentData(), self.exchange
@@ -393,13 +398,18 @@ class ImportDialog(QDialog):
 # ---- the package log of one request --------------------------------------------------------------------------
 
 class PackageHistory(QWidget):
-    """Packages sent and received about one request (for a request screen's history)."""
+    """Packages sent and received about one request, with "Send to hub…"/"Send to OPM…" for it (a request
+    screen's tab). Set ``request_number`` and call ``refresh()`` when the screen shows another request."""
 
     def __init__(self, context: DeskContext, request_number: str | None, parent: QWidget | None = None):
         super().__init__(parent)
         from app.views.request_detail import SimpleTable
 
         self.context, self.request_number = context, request_number
+        self.send_button = QPushButton("Send to hub…")
+        self.send_button.clicked.connect(self.send)
+        self.send_button.setVisible(context.can_edit or context.role == "hub")
+        self.last_dialog: SendDialog | None = None
         self.table = SimpleTable([
             Column("recorded", "When", "recorded_at", width=140),
             Column("direction", "", lambda p: "sent to" if p.direction.value == "sent" else "received from", width=100),
@@ -408,15 +418,26 @@ class PackageHistory(QWidget):
             Column("kind", "Package", "kind_title", width=160),
             Column("summary", "Summary", "summary", width=320),
         ], "No packages about this request yet.")
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.send_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
+        layout.addLayout(row)
         context.changed.connect(lambda kinds: self.refresh() if EXCHANGE in kinds else None)
         self.refresh()
 
     def refresh(self) -> None:
-        if self.request_number:
-            self.table.set_rows(_exchange(self.context).log(request_number=self.request_number))
+        exchange = _exchange(self.context)
+        me = exchange.identity()
+        self.send_button.setText("Send to OPM…" if me is not None and me.site is Site.HUB else "Send to hub…")
+        self.send_button.setEnabled(me is not None and bool(self.request_number))
+        self.table.set_rows(exchange.log(request_number=self.request_number) if self.request_number else [])
+
+    def send(self) -> None:
+        self.last_dialog = SendDialog(self.context, self, request_number=self.request_number)
+        self.last_dialog.open()
 
 
 class PackageLogDialog(QDialog):

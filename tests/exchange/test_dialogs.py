@@ -51,13 +51,17 @@ def test_send_then_import_with_preview_and_cancel(pair, usb, qtbot):
 
     history = PackageHistory(hub_context, opm.number)
     qtbot.addWidget(history)
-    assert history.table.model.rowCount() == 0
+    assert history.table.model.rowCount() == 0 and history.send_button.text() == "Send to OPM…"
     dialog = ImportDialog(hub_context, data)
     qtbot.addWidget(dialog)
     dialog.import_button.click()
     assert dialog.result is not None and not dialog.result.already_imported
     assert hub.desk.requests.page(search=opm.number)[0].number == opm.number
     assert history.table.model.rowCount() == 1  # refreshed by the change broadcast
+    history.send_button.click()  # the hub reports back about this request
+    assert history.last_dialog.windowTitle() == "Send to OPM…"
+    assert history.last_dialog._request_number() == opm.number
+    history.last_dialog.reject()
 
     again = ImportDialog(hub_context, data)
     qtbot.addWidget(again)
