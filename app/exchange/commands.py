@@ -170,7 +170,11 @@ def _trust(args: argparse.Namespace) -> int:
         if typed is None:
             _say(f"{pub.name} ({pub.site.upper()}). Ask the other installation to read its fingerprint to you "
                  "from its own screen; do not copy it from the file.")
-            typed = input("Fingerprint they read: ")
+            try:
+                typed = input("Fingerprint they read: ")
+            except EOFError:
+                _err("No fingerprint was typed; give it with --fingerprint when running without a terminal.")
+                return EXIT_USAGE
         peer = x.trust(data, typed)
         _say(f"Trusted {peer.name} ({peer.site.value.upper()}), fingerprint {peer.fingerprint}.")
         return EXIT_OK
