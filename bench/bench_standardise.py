@@ -4,7 +4,7 @@ Generates (once, seeded, with bench/generate.py) a labour wage file of ``--rows`
 one quarter of Connecticut wage records), then reads and standardises it ``--runs`` times, each run in a
 fresh process so its peak memory is its own, and prints the median rows/second and peak RSS::
 
-    uv run python bench/bench_standardise.py [--rows 1700000] [--runs 3] [--keep DIR]
+    uv run python bench/bench_standardise.py [--rows 1700000] [--runs 3] [--keep DIR | --file WAGE.tsv]
 """
 from __future__ import annotations
 
@@ -43,21 +43,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="write the generated files here and keep them")
+    parser.add_argument("--file", type=Path, help="time this existing file instead of generating one")
     parser.add_argument("--run-one", type=Path, help=argparse.SUPPRESS)  # child process: one timed run
     args = parser.parse_args(argv)
     if args.run_one:
         print(json.dumps(_one_run(args.run_one)))
         return 0
 
-    from bench.generate import generate
-
     with tempfile.TemporaryDirectory() as scratch:
-        out = args.keep or Path(scratch)
-        t = time.perf_counter()
-        case = generate("wage", 1000, args.seed, n_right=args.rows)
-        path = case.write(out)["right"]
-        size = path.stat().st_size
-        print(f"generated {args.rows:,} wage rows ({size / 2**20:.0f} MiB) in {time.perf_counter() - t:.1f} s")
+        if args.file:
+            path = args.file
+        else:
+            from bench.generate import generate
+
+            t = time.perf_counter()
+            case = generate("wage", 1000, args.seed, n_right=args.rows)
+            path = case.write(args.keep or Path(scratch))["right"]
+            print(f"generated {args.rows:,} wage rows ({path.stat().st_size / 2**20:.0f} MiB) in "
+                  f"{time.perf_counter() - t:.1f} s")
         runs = []
         for i in range(args.runs):
             child = subprocess.run([sys.executable, __file__, "--run-one", str(path)], capture_output=True,

@@ -88,7 +88,7 @@ def check_ssns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return ssn, reason
     texts = np.asarray(values, dtype=object).copy()
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
-    odd = np.flatnonzero(lengths != 9)
+    odd = np.flatnonzero((lengths != 9) & (lengths > 0))
     if len(odd):
         texts[odd] = ["".join(v.replace("-", "").replace(".", "").split()) for v in texts[odd]]
         lengths[odd] = [len(v) for v in texts[odd]]
