@@ -632,7 +632,7 @@ class ExchangeService(Service):
         if req is None:
             req = DataRequest(number=r["number"], **values)
             uow.created(req, action="work_order")
-            changes.append(f"create work order {r['number']} “{r['title']}” ({state.value.replace('_', ' ')})")
+            changes.append(f"create work order {r['number']} “{r['title']}” ({lifecycle.LABELS[state]})")
         elif _assign(uow, req, values, action="work_order"):
             changes.append(f"update work order {r['number']}")
         have = {ra.agency_id for ra in req.agencies}
