@@ -220,7 +220,9 @@ def _map_columns(name: str, header: list[str], column_map: Mapping[str, str] | N
     positions: dict[int, str] = {}
     ignored = []
     for i, k in enumerate(keys):
-        canonical = wanted.get(k) or (None if k in wanted else _CANONICAL.get(k))
+        canonical = wanted.get(k)
+        if canonical is None and _CANONICAL.get(k) not in wanted.values():  # a mapped column beats a namesake
+            canonical = _CANONICAL.get(k)
         if canonical is None:
             if header[i].strip():
                 ignored.append(header[i].strip())

@@ -240,6 +240,9 @@ def test_column_map(tmp_path):
         read_matching_file(path, column_map={"Surname": "Family"})
     with pytest.raises(MatchInputError, match="no such column"):
         read_matching_file(path, column_map={"Nope": "LastName"})
+    both = tsv(tmp_path, "Smith\tOLD1\tK1", header="LastName\tSyntheticID\tStudentKey", name="both.tsv")
+    result = read_matching_file(both, column_map={"StudentKey": "SyntheticID"})
+    assert list(result.frame["SyntheticID"]) == ["K1"] and result.ignored_columns == ["SyntheticID"]
     with pytest.raises(MatchInputError, match="two columns for LastName"):
         read_matching_file(path, column_map={"Surname": "LastName", "Given": "LastName"})
 
