@@ -191,7 +191,7 @@ def _money(d: AnnualReportData) -> list[Flowable]:
     story += heading("Budget and actual spending by line item", 2)
     if d.budget or d.unbudgeted_actual_cents:
         cols = [Column("Line item", 2.6), Column("Budget", 1.3, True), Column("Actual", 1.3, True),
-                Column("Difference", 1.3, True), Column("Spent", 0.9, True)]
+                Column("Remaining", 1.3, True), Column("Spent", 0.9, True)]
         rows = [[b.line_item, money(b.budget_cents), money(b.actual_cents), money(b.budget_cents - b.actual_cents),
                  percent(b.actual_cents, b.budget_cents)] for b in d.budget]
         if d.unbudgeted_actual_cents:
@@ -201,6 +201,7 @@ def _money(d: AnnualReportData) -> list[Flowable]:
         actual = sum(b.actual_cents for b in d.budget) + d.unbudgeted_actual_cents
         story.append(table(cols, rows, total=["Total", money(budget), money(actual), money(budget - actual),
                                               percent(actual, budget)]))
+        story.append(footnote("A negative amount remaining is spending over the budgeted amount."))
         story.append(Spacer(1, 8))
         story.append(bar_chart([b.line_item for b in d.budget],
                                [("Budget", [b.budget_cents / 100 for b in d.budget]),
@@ -226,7 +227,6 @@ def _money(d: AnnualReportData) -> list[Flowable]:
 def _trend(d: AnnualReportData) -> list[Flowable]:
     if len(d.trend) < 2:
         return []
-    story: list[Flowable] = heading("Trend against the two previous years")
     years = [fiscal_year_label(y.fiscal_year) for y in d.trend]
     cols = [Column("Measure", 2.6)] + [Column(y, 1, True) for y in years]
     rows = [
@@ -238,7 +238,7 @@ def _trend(d: AnnualReportData) -> list[Flowable]:
         ["Publications approved"] + [number(y.publications) for y in d.trend],
         ["Fees collected"] + [money(y.fees_collected_cents) for y in d.trend],
     ]
-    story.append(table(cols, rows))
+    story: list[Flowable] = [keep(text("Trend against the two previous years", "h1"), table(cols, rows))]
     story.append(Spacer(1, 10))
     story.append(line_chart(MONTHS, [(y, list(t.monthly_received)) for y, t in zip(years, d.trend, strict=True)],
                             title="Requests received each month", palette=TREND_LINES,

@@ -22,9 +22,10 @@ from .fonts import BODY, BOLD, clean, fit
 from .formatting import number
 from .layout import FRAME_WIDTH, INK, MUTED, RULE
 
-# Okabe–Ito, ordered for lightness contrast between neighbours (grey values ~87, 162, 213, 106, 151, 0).
-PALETTE = [colors.HexColor(c) for c in ("#0072B2", "#E69F00", "#F0E442", "#009E73", "#CC79A7", "#000000",
-                                        "#56B4E9", "#D55E00")]
+# Okabe–Ito, ordered for lightness contrast between neighbours (grey values ~87, 162, 213, 106, 151, 158).
+# Black comes last: a black wedge or bar outweighs everything else on the page.
+PALETTE = [colors.HexColor(c) for c in ("#0072B2", "#E69F00", "#F0E442", "#009E73", "#CC79A7", "#56B4E9",
+                                        "#D55E00", "#000000")]
 # Lines are thin: no yellow (it vanishes on white paper), and dark/mid/black for greyscale.
 LINE_PALETTE = [colors.HexColor(c) for c in ("#0072B2", "#D55E00", "#000000", "#009E73")]
 DASHES: list[list[float] | None] = [None, [5, 2.5], [1.2, 2], [6, 2, 1.2, 2]]

@@ -203,7 +203,7 @@ class MotionRecord:
     yes: int
     no: int
     abstain: int
-    votes: tuple[VoteLine, ...]
+    votes: tuple[VoteLine, ...]  # one per seated member, in the order of MeetingData.members
 
 
 @dataclass(frozen=True)

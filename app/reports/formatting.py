@@ -1,7 +1,8 @@
 """How numbers, money and dates read in a printed report (US English, as the legislature reads them)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def number(n: int | float | None) -> str:
@@ -34,6 +35,15 @@ def short_date(d: date | datetime | None) -> str:
     if d is None:
         return "–"
     return f"{d:%b} {d.day}, {d.year}"
+
+
+def local_time(t: datetime) -> str:
+    """A meeting time in Connecticut: ``"2:00 p.m. EST"`` (UTC when the time-zone data is missing)."""
+    try:
+        t = t.astimezone(ZoneInfo("America/New_York"))
+    except ZoneInfoNotFoundError:  # a bundle without tzdata: say UTC rather than guess
+        t = t.astimezone(UTC)
+    return f"{t.hour % 12 or 12}:{t:%M} {'a.m.' if t.hour < 12 else 'p.m.'} {t.tzname()}"
 
 
 def percent(part: int | float, whole: int | float) -> str:

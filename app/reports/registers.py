@@ -22,8 +22,8 @@ def render_request_status(data: RequestStatusData, out: str | Path | BinaryIO) -
         return build_pdf(out, info, story)
     if not single:
         story.append(text(f"{number(len(data.requests))} open requests as of {long_date(data.as_of)}."))
-        cols = [Column("Request", 0.8), Column("Title", 2.6), Column("Recipient", 1.7), Column("Stage", 1.2),
-                Column("Received", 1.0), Column("Days at stage", 0.8, True)]
+        cols = [Column("Request", 0.8), Column("Title", 2.4), Column("Recipient", 1.7), Column("Stage", 1.15),
+                Column("Received", 1.2), Column("Days at stage", 0.8, True)]
         story.append(table(cols, [[r.number, r.title, r.recipient, r.state, short_date(r.received_on),
                                    number(r.days_in_state)] for r in data.requests]))
     for r in data.requests:
@@ -61,16 +61,22 @@ def render_dsa_register(data: DsaRegisterData, out: str | Path | BinaryIO) -> in
         story += no_activity("data sharing agreement", f"the register as of {long_date(data.as_of)}")
         return build_pdf(out, info, story)
     story.append(text(f"{number(len(data.entries))} agreements as of {long_date(data.as_of)}."))
-    cols = [Column("DSA", 1.1), Column("Request", 0.75), Column("Title", 2.2), Column("Recipient", 1.6),
-            Column("Executed", 0.95), Column("Destroy by", 0.95), Column("Signed", 0.6, True),
-            Column("Amend.", 0.55, True), Column("Status", 0.8)]
-    story.append(table(cols, [[e.number, e.request_number, e.title, e.recipient, short_date(e.executed_on),
-                               short_date(e.destroy_by), f"{e.parties_signed}/{e.parties}", number(e.amendments),
-                               e.status] for e in data.entries]))
+    cols = [Column("Agreement", 1.15), Column("Title", 2.1), Column("Recipient", 1.6), Column("Executed", 1.2),
+            Column("Destroy by", 1.2), Column("Signed", 0.8, True), Column("Status", 1.15)]
+    story.append(table(cols, [[e.number, e.title, e.recipient, short_date(e.executed_on), short_date(e.destroy_by),
+                               f"{e.parties_signed} of {e.parties}", _status(e.status, e.amendments)]
+                              for e in data.entries]))
     story.append(footnote("Signed: parties that have signed, of all parties. Status: unsigned (not yet executed), "
                           "active, destroyed (the recipient's destruction certificate is on file) or overdue "
-                          "(past the destroy-by date with no certificate)."))
+                          "(past the destroy-by date with no certificate); amendments are counted after it. "
+                          "Destroy by includes any extension made by amendment."))
     return build_pdf(out, info, story)
+
+
+def _status(status: str, amendments: int) -> str:
+    if not amendments:
+        return status
+    return f"{status}, {amendments} amendment{'s' if amendments != 1 else ''}"
 
 
 def render_audit(data: AuditReportData, out: str | Path | BinaryIO) -> int:

@@ -495,6 +495,10 @@ class ReportingService(Service):
 
 
 def _changed_fields(before: str | None, after: str | None) -> str:
+    if not before and after:
+        return "new record"
+    if before and not after:
+        return "record deleted"
     keys: set[str] = set()
     for blob in (before, after):
         if blob:
