@@ -203,7 +203,8 @@ def _looks_like_data(cells: list[str]) -> bool:
     return any(re.search(r"\d{4}", c) for c in cells)
 
 
-def _map_columns(name: str, header: list[str], column_map: Mapping[str, str] | None) -> tuple[dict[int, str], list[str]]:
+def _map_columns(name: str, header: list[str],
+                 column_map: Mapping[str, str] | None) -> tuple[dict[int, str], list[str]]:
     """Header position -> canonical name; also the ignored header names."""
     wanted = {}
     for theirs, ours in (column_map or {}).items():

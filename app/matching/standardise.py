@@ -102,7 +102,8 @@ def check_ssns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     group = digits[:, 3] * 10 + digits[:, 4]
     serial = digits[:, 5] * 1000 + digits[:, 6] * 100 + digits[:, 7] * 10 + digits[:, 8]
     why = np.full(len(good), None, dtype=object)
-    why[np.isin(area.astype(np.int64) * 1_000_000 + group * 10_000 + serial, _DUMMY_NUMBERS)] = "SSN is a well-known dummy number"
+    number = area.astype(np.int64) * 1_000_000 + group * 10_000 + serial
+    why[np.isin(number, _DUMMY_NUMBERS)] = "SSN is a well-known dummy number"
     why[(digits == digits[:, :1]).all(axis=1)] = "SSN repeats one digit"
     why[serial == 0] = "SSN serial number 0000 is never issued"
     why[group == 0] = "SSN group number 00 is never issued"

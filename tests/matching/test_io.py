@@ -263,7 +263,8 @@ def test_files_that_cannot_be_used(tmp_path):
     }
     expected = {"empty.tsv": "empty", "header_only.tsv": "no data rows", "binary.tsv": "binary",
                 "old.xls": ".xls", "broken.xlsx": "cannot be opened", "prose.txt": "does not look like a matching file",
-                "no_ids.tsv": "no SyntheticID", "one_column.txt": "not a table", "no_identifiers.tsv": "no identifying columns",
+                "no_ids.tsv": "no SyntheticID", "one_column.txt": "not a table",
+                "no_identifiers.tsv": "no identifying columns",
                 "all_dupes.tsv": "no usable rows", "blank_first.tsv": "first line is blank"}
     for name, data in cases.items():
         path = tmp_path / name
