@@ -107,11 +107,14 @@ class Job(QObject):
     progressed = Signal(float, str, object)  # fraction, message, seconds left (float | None)
     finished = Signal()  # after the success/failure callback ran
 
-    def __init__(self, parent: QWidget | None, work: Callable[[JobContext], Any], *, title: str = ""):
+    def __init__(self, parent: QWidget | None, work: Callable[[JobContext], Any], *, title: str = "",
+                 cancellable: bool = True):
+        """``cancellable=False`` for work that cannot stop half-way: the dialog then has no Cancel button."""
         super().__init__(parent)
         self._parent_widget = parent
         self._work = work
         self._title = title
+        self._cancellable = cancellable
         self._on_success: Callable[[Any], None] | None = None
         self._on_failure: Callable[[BaseException], None] | None = None
         self._signals = _Signals()
@@ -166,7 +169,9 @@ class Job(QObject):
     def _show_dialog(self) -> None:
         if not self.is_running:
             return
-        dialog = QProgressDialog(self._title, "Cancel", 0, 1000, self._parent_widget)
+        dialog = QProgressDialog(self._title, "Cancel", 0, 0, self._parent_widget)  # busy until progress comes
+        if not self._cancellable:
+            dialog.setCancelButton(None)
         dialog.setWindowTitle(self._title)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(0)
@@ -181,6 +186,7 @@ class Job(QObject):
         eta = estimate_remaining(fraction, time.monotonic() - self._started)
         self.progressed.emit(fraction, message, eta)
         if self._dialog is not None and not self.context.cancelled:
+            self._dialog.setMaximum(1000)
             self._dialog.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
             label = message or self._title
             self._dialog.setLabelText(f"{label}\n{describe_eta(eta)}")

@@ -8,10 +8,9 @@ from __future__ import annotations
 import logging
 import math
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.store import PRODUCTION_KDF, KdfParams, Store, StoreError, keycache
 from app.store.paths import default_store_path, demo_store_path
+from app.store.store import keys_path
 
 log = logging.getLogger(__name__)
 
@@ -470,20 +470,35 @@ class DeskApplication(QObject):
         return True
 
 
-def open_demo_store(path: Path, progress: Callable[[str], None] | None = None) -> Store:
-    """Open the demo store at ``path`` as user ``demo``, creating and filling it first when absent."""
+def open_demo_store(path: Path) -> Store:
+    """Open the demo store at ``path`` as user ``demo``, creating and filling it first when absent (that takes
+    a while: it runs as a job behind a progress dialog). Raises StoreError."""
     if path.exists():
         return Store.open(path, DEMO_USER, DEMO_PASSPHRASE)
-    from app.services.demo import build_demo
-    from app.services.setup import initialise_store
+    from app.jobs import Job
 
-    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-    try:
+    def build(ctx) -> Store:
+        from app.services.demo import build_demo
+        from app.services.setup import initialise_store
+
         store, _code = initialise_store(path, DEMO_USER, DEMO_PASSPHRASE, "Demo Coordinator")
-        build_demo(store, DEMO_USER)
-    finally:
-        QApplication.restoreOverrideCursor()
-    return store
+        try:
+            build_demo(store, DEMO_USER)
+        except BaseException:
+            store.close()  # a half-filled demo would confuse more than help: start again next time
+            for leftover in (path, keys_path(path)):
+                leftover.unlink(missing_ok=True)
+            raise
+        return store
+
+    loop = QEventLoop()
+    job = Job(None, build, title="Creating the demo store (first run only)", cancellable=False)
+    job.failure(lambda error: None).finished.connect(loop.quit)
+    job.run_in_background()
+    loop.exec()
+    if job.error is not None:
+        raise job.error
+    return job.result
 
 
 def make_qapplication(argv: list[str] | None = None) -> QApplication:

@@ -5,6 +5,7 @@ waiting, NDAs missing, meetings, budget and fees are counted from what the servi
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from PySide6.QtCharts import (
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.jobs import Job
 from app.models import Decision, RequestState
 from app.services.finance import fiscal_year_of
 from app.services.lifecycle import LABELS, MAIN_LINE, TERMINAL
@@ -44,6 +46,69 @@ def approval_wait_days() -> int:
         return max(1, int(QSettings().value("dashboard/approval_days", DEFAULT_APPROVAL_WAIT_DAYS)))
     except (TypeError, ValueError):
         return DEFAULT_APPROVAL_WAIT_DAYS
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Everything the dashboard shows, gathered in one pass (on a worker thread)."""
+
+    today: date
+    stage_counts: dict[str, int]
+    counts: dict[str, int]  # metric key -> number shown
+    drill: dict[str, frozenset[int]]  # metric key -> request (or recipient) ids its list shows
+    meetings: list
+    invoices_outstanding: tuple[int, int]  # (invoices, cents)
+    fiscal_year: int
+    budget: object | None
+
+
+def collect_figures(desk, approval_days: int) -> Figures:
+    """Read the dashboard's figures through the services. Safe off the GUI thread (plain data only)."""
+    today, now = date.today(), datetime.now(UTC)
+    rows = desk.requests.page(limit=max(1, desk.requests.count()))
+    open_rows = [r for r in rows if r.state not in TERMINAL]
+    stage_counts = {LABELS[s]: 0 for s in MAIN_LINE if s not in TERMINAL}
+    stage_counts[LABELS[RequestState.ON_HOLD]] = 0
+    for row in open_rows:
+        stage_counts[LABELS[row.state]] = stage_counts.get(LABELS[row.state], 0) + 1
+
+    deadlines = desk.requests.deadlines()
+    destroy = [d for d in deadlines if d.kind in ("destroy_inputs", "recipient_destroy_by")]
+    overdue = [d for d in destroy if d.status(now) == "overdue"]
+    soon = [d for d in destroy if d.status(now) == "open" and (d.due_at - now).days <= 7]
+    departures = [d for d in deadlines if d.kind == "report_departure"]
+
+    waiting: set[int] = set()
+    pending = 0
+    for row in open_rows:
+        if row.state not in (RequestState.DRAFTING, RequestState.BOARD_REVIEW):
+            continue
+        history = desk.requests.get(row.id).history
+        since = history[-1].on if history else row.received_on
+        if (today - since).days <= approval_days:
+            continue
+        late = [a for a in desk.approvals.for_request(row.id) if Decision.PENDING in (a.data_decision, a.users_decision)]
+        if late:
+            waiting.add(row.id)
+            pending += len(late)
+
+    missing = [u for u in desk.recipients.users() if u.nda_outstanding]
+    meetings = sorted((m for m in desk.meetings.list() if not m.cancelled and m.starts_at >= now),
+                      key=lambda m: m.starts_at)
+    issued = [i for i in desk.finance.invoices() if i.status.value == "issued" and i.outstanding_cents]
+    fiscal_year = fiscal_year_of(today)
+    has_budget = fiscal_year in {fy for _id, fy, _status in desk.finance.budgets()}
+    return Figures(
+        today=today, stage_counts=stage_counts,
+        counts={"destruction": len(overdue), "destruction_soon": len(soon), "departures": len(departures),
+                "approvals": pending, "ndas": len(missing)},
+        drill={"destruction": frozenset(d.request_id for d in overdue),
+               "destruction_soon": frozenset(d.request_id for d in soon),
+               "departures": frozenset(d.request_id for d in departures),
+               "approvals": frozenset(waiting), "ndas": frozenset(u.recipient_id for u in missing)},
+        meetings=meetings[:5], invoices_outstanding=(len(issued), sum(i.outstanding_cents for i in issued)),
+        fiscal_year=fiscal_year, budget=desk.finance.budget_summary(fiscal_year) if has_budget else None,
+    )
 
 
 class Card(QFrame):
@@ -85,7 +150,10 @@ class DashboardPage(QWidget):
         super().__init__()
         self.context = context
         self.window_ = window
-        self.drill: dict[str, set[int]] = {}
+        self.drill: dict[str, frozenset[int]] = {}
+        self._generation = 0
+        self.loaded = False
+        self.job: Job | None = None
 
         title = QLabel("Dashboard", objectName="pageTitle")
         self.greeting = QLabel(objectName="muted")
@@ -156,69 +224,36 @@ class DashboardPage(QWidget):
         self.refresh()
 
     # -- figures ------------------------------------------------------------------------------------------
-    def refresh(self) -> None:
-        desk = self.context.desk
-        today = date.today()
-        now = datetime.now(UTC)
-        self.greeting.setText(f"{self.context.display_name} · {today:%A %d %B %Y}")
-        rows = desk.requests.page(limit=max(1, desk.requests.count()))
-        open_rows = [r for r in rows if r.state not in TERMINAL]
+    def refresh(self) -> Job:
+        """Gather the figures off the GUI thread (deadlines read every open request) and show them when
+        ready; the window stays usable meanwhile. A refresh superseded by a newer one is dropped."""
+        self._generation += 1
+        generation = self._generation
+        self.loaded = False
+        self.greeting.setText(f"{self.context.display_name} · {date.today():%A %d %B %Y} · updating…")
+        desk, limit = self.context.desk, approval_wait_days()
+        self.job = (Job(self, lambda ctx: collect_figures(desk, limit))
+                    .success(lambda figures: self._show(figures, generation)).run_in_background())
+        return self.job
 
-        self.stage_counts = {LABELS[s]: 0 for s in MAIN_LINE if s not in TERMINAL}
-        self.stage_counts[LABELS[RequestState.ON_HOLD]] = 0
-        for row in open_rows:
-            self.stage_counts[LABELS[row.state]] = self.stage_counts.get(LABELS[row.state], 0) + 1
+    def _show(self, figures: Figures, generation: int) -> None:
+        if generation != self._generation:
+            return
+        self.greeting.setText(f"{self.context.display_name} · {figures.today:%A %d %B %Y}")
+        self.stage_counts = figures.stage_counts
         self._draw_stages()
+        self.drill = dict(figures.drill)
+        for key, count in figures.counts.items():
+            self.metrics[key].set_count(count, alarm=key != "destruction_soon")
+        self._show_meetings(figures.meetings)
+        self._show_money(figures)
+        self.loaded = True
 
-        deadlines = desk.requests.deadlines()
-        overdue = [d for d in deadlines if d.status(now) == "overdue"]
-        destroy_kinds = ("destroy_inputs", "recipient_destroy_by")
-        self.drill["destruction"] = {d.request_id for d in overdue if d.kind in destroy_kinds}
-        soon = [d for d in deadlines if d.kind in destroy_kinds and d.status(now) == "open"
-                and (d.due_at - now).days <= 7]
-        self.drill["destruction_soon"] = {d.request_id for d in soon}
-        departures = [d for d in deadlines if d.kind == "report_departure"]
-        self.drill["departures"] = {d.request_id for d in departures}
-        self.metrics["destruction"].set_count(len([d for d in overdue if d.kind in destroy_kinds]), alarm=True)
-        self.metrics["destruction_soon"].set_count(len(soon))
-        self.metrics["departures"].set_count(len(departures), alarm=True)
-
-        limit = approval_wait_days()
-        waiting: set[int] = set()
-        pending = 0
-        for row in open_rows:
-            if row.state not in (RequestState.DRAFTING, RequestState.BOARD_REVIEW):
-                continue
-            since = self._in_state_since(row.id) or row.received_on
-            if (today - since).days <= limit:
-                continue
-            late = [a for a in desk.approvals.for_request(row.id)
-                    if Decision.PENDING in (a.data_decision, a.users_decision)]
-            if late:
-                waiting.add(row.id)
-                pending += len(late)
-        self.drill["approvals"] = waiting
-        self.metrics["approvals"].set_count(pending, alarm=True)
-
-        users = desk.recipients.users()
-        missing = [u for u in users if u.nda_outstanding]
-        self.drill["ndas"] = {u.recipient_id for u in missing}
-        self.metrics["ndas"].set_count(len(missing), alarm=True)
-
-        self._show_meetings(now)
-        self._show_money(today)
-
-    def _in_state_since(self, request_id: int) -> date | None:
-        detail = self.context.desk.requests.get(request_id)
-        return detail.history[-1].on if detail.history else None
-
-    def _show_meetings(self, now: datetime) -> None:
+    def _show_meetings(self, upcoming: list) -> None:
         while self.meetings_list.count():
             widget = self.meetings_list.takeAt(0).widget()
             if widget is not None:
                 widget.deleteLater()
-        upcoming = sorted((m for m in self.context.desk.meetings.list() if not m.cancelled and m.starts_at >= now),
-                          key=lambda m: m.starts_at)
         if not upcoming:
             empty = QLabel("No board meetings scheduled. Schedule the next one under Meetings & Votes.",
                            objectName="muted", wordWrap=True)
@@ -236,15 +271,10 @@ class DashboardPage(QWidget):
                 button.setStyleSheet(f"color: {LATE_COLOUR};")
             self.meetings_list.addWidget(button)
 
-    def _show_money(self, today: date) -> None:
-        finance = self.context.desk.finance
-        invoices = finance.invoices()
-        outstanding = sum(i.outstanding_cents for i in invoices if i.status.value == "issued")
-        count = sum(1 for i in invoices if i.status.value == "issued" and i.outstanding_cents)
-        self.fees.set_count(count, f"{cents(outstanding)} on {count} invoice{'s' if count != 1 else ''}", alarm=False)
-        fiscal_year = fiscal_year_of(today)
-        budgets = {fy for _id, fy, _status in finance.budgets()}
-        summary = finance.budget_summary(fiscal_year) if fiscal_year in budgets else None
+    def _show_money(self, figures: Figures) -> None:
+        count, outstanding = figures.invoices_outstanding
+        self.fees.set_count(count, f"{cents(outstanding)} on {count} invoice{'s' if count != 1 else ''}")
+        summary, fiscal_year = figures.budget, figures.fiscal_year
         if summary is None:
             self.budget_line.set_count(0, f"No budget for FY{fiscal_year}")
             self.budget_chart.setChart(self._empty_chart(f"No budget recorded for FY{fiscal_year}."))

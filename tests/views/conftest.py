@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QThreadPool
 
 from app.services import Desk
 from app.views.application import make_qapplication
@@ -36,3 +36,5 @@ def open_window(qtbot):
     yield make
     for window in windows:
         window.save_state()
+    # Background jobs (dashboard figures) must finish before the store they read is closed.
+    QThreadPool.globalInstance().waitForDone(30_000)

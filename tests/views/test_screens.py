@@ -14,15 +14,15 @@ from app.views.application import UnlockDialog
 from app.views.main_window import SCREENS
 
 
-def test_every_screen_opens_on_the_demo_store_and_the_dashboard_drills_down(demo_store, open_window):
+def test_every_screen_opens_on_the_demo_store_and_the_dashboard_drills_down(qtbot, demo_store, open_window):
     window = open_window(demo_store, "admin", demo=True)
     desk = window.context.desk
     for spec in SCREENS:
         page = window.show_screen(spec.key)
         assert window.stack.currentWidget() is page
-    assert window.findChild(QPushButton, "") is not None
 
     dashboard = window.show_screen("dashboard")
+    qtbot.waitUntil(lambda: dashboard.loaded, timeout=20_000)  # figures are gathered off the GUI thread
     rows = desk.requests.page(limit=1000)
     open_by_stage = Counter(LABELS[r.state] for r in rows if r.state not in TERMINAL)
     assert {k: v for k, v in dashboard.stage_counts.items() if v} == dict(open_by_stage)
@@ -80,29 +80,22 @@ def test_auditor_sees_no_edit_actions_and_the_service_refuses_anyway(demo_store,
     assert desk.requests.get(row.id).title == row.title
 
 
-@pytest.mark.parametrize(("username", "passphrase", "expected"), [
-    ("admin", "not the passphrase", "passphrase"),
-    ("nobody", "whatever", "no user named"),
-    ("", "whatever", "Type your user name"),
-])
-def test_unlock_dialog_says_what_is_wrong(qtbot, store, username, passphrase, expected):
-    path = store.path
-    store.close()
-    dialog = UnlockDialog(path, username=username, kdf=KdfParams(n=2**10, r=8, p=1))
-    qtbot.addWidget(dialog)
-    dialog.username.setText(username)
-    dialog.passphrase.setText(passphrase)
-    dialog.try_unlock()
-    assert dialog.store is None and expected in dialog.error.text()
-
-
-def test_unlock_dialog_opens_the_store(qtbot, store):
+def test_unlock_dialog_says_what_is_wrong_then_opens(qtbot, store):
     from tests.conftest import TEST_PASSPHRASE
 
     path = store.path
     store.close()
     dialog = UnlockDialog(path, username="admin", kdf=KdfParams(n=2**10, r=8, p=1))
     qtbot.addWidget(dialog)
+    for username, passphrase, expected in [("admin", "not the passphrase", "passphrase"),
+                                           ("nobody", "whatever", "no user named"),
+                                           ("", "whatever", "Type your user name")]:
+        dialog.username.setText(username)
+        dialog.passphrase.setText(passphrase)
+        dialog.try_unlock()
+        assert dialog.store is None and expected in dialog.error.text()
+        assert dialog.passphrase.text() == passphrase  # kept (selected) so it can be corrected
+    dialog.username.setText("admin")
     dialog.passphrase.setText(TEST_PASSPHRASE)
     dialog.try_unlock()
     assert dialog.store is not None and dialog.passphrase.text() == ""

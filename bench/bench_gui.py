@@ -1,0 +1,146 @@
+"""How fast the desktop application feels: prints medians of several runs.
+
+1. Cold start: a fresh Python process that imports the GUI, unlocks the demo store (production key
+   derivation), builds the main window with its dashboard and reaches an idle event loop. Goal < 1.5 s.
+2. A 100,000-row list: time to show it, then to apply a search and a column filter. Goal < 0.5 s each.
+
+    uv run python bench/bench_gui.py [--store PATH] [--runs 5]
+
+Without --store it uses the demo store of ``p20win --demo`` (created first when absent, which takes a while).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+CHILD = r"""
+import sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+from app.views.application import DEMO_PASSPHRASE, DEMO_USER, make_qapplication
+app = make_qapplication()
+from PySide6.QtCore import QTimer
+from app.store import Store
+t1 = time.perf_counter()
+store = Store.open(Path(sys.argv[1]), DEMO_USER, DEMO_PASSPHRASE)
+t2 = time.perf_counter()
+from app.services import Desk
+from app.views.context import DeskContext
+from app.views.main_window import MainWindow
+window = MainWindow(DeskContext(Desk(store, DEMO_USER), Path(sys.argv[1]), demo=True))
+window.resize(1280, 800)
+window.show()
+def ready():
+    t3 = time.perf_counter()
+    print(f"READY {t1 - t0:.4f} {t2 - t1:.4f} {t3 - t2:.4f}", flush=True)
+    store.close()
+    app.quit()
+QTimer.singleShot(0, ready)
+app.exec()
+"""
+
+
+def cold_start(store: Path, runs: int) -> None:
+    totals, parts = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", CHILD, str(store)], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parent.parent)
+        total = time.perf_counter() - started
+        line = next(x for x in out.stdout.splitlines() if x.startswith("READY"))
+        parts.append([float(x) for x in line.split()[1:]])
+        totals.append(total)
+    imports, unlock, window = (statistics.median(p[i] for p in parts) for i in range(3))
+    print(f"cold start to interactive main window: median {statistics.median(totals):.2f} s over {runs} runs "
+          f"(min {min(totals):.2f}, max {max(totals):.2f}; goal < 1.5 s)")
+    print(f"  of which: interpreter + imports + QApplication {imports:.2f} s, unlock (scrypt) {unlock:.2f} s, "
+          f"main window with dashboard {window:.2f} s")
+
+
+def big_list(runs: int) -> None:
+    from dataclasses import dataclass
+    from datetime import date, timedelta
+
+    from PySide6.QtWidgets import QApplication
+
+    from app.views.list_page import ListPage
+    from app.views.table import Column, cents, humanise
+
+    @dataclass(frozen=True)
+    class Row:
+        id: int
+        number: str
+        title: str
+        stage: str
+        agency: str
+        received: date
+        fee_cents: int
+
+    stages = ["inquiry", "logged", "drafting", "board_review", "approved", "closed"]
+    rows = [Row(i, f"Q{i:06d}", f"Outcomes study {i * 7919 % 100_003}", stages[i % 6], ("SDE", "DOL", "OEC")[i % 3],
+                date(2015, 1, 1) + timedelta(days=i % 3650), (i * 37) % 500_000) for i in range(100_000)]
+    columns = [Column("number", "Number", "number"), Column("title", "Title", "title"),
+               Column("stage", "Stage", "stage", display=humanise, filterable=True),
+               Column("agency", "Agency", "agency", filterable=True), Column("received", "Received", "received"),
+               Column("fee", "Fee", "fee_cents", display=cents)]
+    app = QApplication.instance() or QApplication([])
+    show, search, column, sort = [], [], [], []
+    for _ in range(runs):
+        page = ListPage("Bench", columns, settings_key="bench")
+        page.resize(1280, 800)
+        page.show()
+        app.processEvents()
+        t = time.perf_counter()
+        page.set_rows(rows)
+        app.processEvents()
+        show.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        page.proxy.set_search("study 42")
+        app.processEvents()
+        search.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        page.set_column_filter("stage", "Board review")
+        app.processEvents()
+        column.append(time.perf_counter() - t)
+        page.clear_filters()
+        t = time.perf_counter()
+        page.table.sortByColumn(5, page.table.horizontalHeader().sortIndicatorOrder())
+        app.processEvents()
+        sort.append(time.perf_counter() - t)
+        page.close()
+        page.deleteLater()
+        app.processEvents()
+    for name, values in [("show 100,000 rows", show), ("search (first search builds the text index)", search),
+                         ("column filter", column), ("sort by a money column", sort)]:
+        print(f"{name}: median {statistics.median(values):.3f} s over {runs} runs (goal < 0.5 s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, help="a demo store (user demo, passphrase demo-passphrase)")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    store = args.store
+    if store is None:
+        from app.store.paths import demo_store_path
+        from app.views.application import make_qapplication, open_demo_store
+
+        store = demo_store_path()
+        if not store.exists():
+            make_qapplication()
+            print(f"creating the demo store at {store} (first run only)…", flush=True)
+            open_demo_store(store).close()
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    cold_start(store, args.runs)
+    big_list(args.runs)
+
+
+if __name__ == "__main__":
+    main()
