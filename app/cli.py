@@ -177,7 +177,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     store, code = initialise_store(path, user, passphrase, "Demo Coordinator")
     try:
         _say(f"Building demo data in {path} ...")
-        summary = build_demo(store, user, seed=args.seed)
+        summary = build_demo(store, user, seed=args.seed, years=args.years)
     except BaseException:
         store.close()
         for leftover in (path, path.with_name(path.name + ".keys")):
@@ -408,6 +408,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--display-name", help="your name as shown in the desk")
     p = command("demo", cmd_demo, "create a store full of invented demo data (default: the demo store)")
     p.add_argument("--seed", type=int, default=20, help="random seed (same seed, same data)")
+    p.add_argument("--years", type=int, default=3, help="fiscal years of history to invent (default 3)")
     command("verify", cmd_verify, "check the store file and the audit chain; exit 0 when both are sound")
     p = command("backup", cmd_backup, "write an online backup of the store to one encrypted file")
     p.add_argument("file", type=Path, nargs="?", metavar="FILE.p20backup",

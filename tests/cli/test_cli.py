@@ -202,7 +202,7 @@ def test_real_process_runs_without_qt_and_exits_with_the_reason(tmp_path, desk):
 @pytest.mark.slow
 def test_demo_builds_a_store_that_verifies(tmp_path, fast_kdf, capsys):
     path = tmp_path / "demo.p20store"
-    rc, out, _ = run(capsys, "--store", path, "demo")
+    rc, out, _ = run(capsys, "--store", path, "demo", "--years", "1")
     assert rc == 0 and "invented" in out
     rc, out, _ = run(capsys, "--store", path, "--demo", "verify")
     assert rc == 0 and "intact" in out
