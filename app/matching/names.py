@@ -116,7 +116,7 @@ def nickname_table() -> dict[str, dict[str, str]]:
     """``{"M": {nickname: canonical}, "F": {...}, "": {...}}`` from resources/nicknames.tsv.
 
     A row's gender is M, F or blank (either). "" holds the gender-blind answer: the first row listed for a
-    nickname.
+    nickname. Chains are followed (TONO -> ANTONIO -> ANTHONY), so every entry is a final canonical name.
     """
     table: dict[str, dict[str, str]] = {"M": {}, "F": {}, "": {}}
     with open(resource_path("nicknames.tsv"), encoding="utf-8") as handle:
@@ -130,6 +130,13 @@ def nickname_table() -> dict[str, dict[str, str]]:
             for key in ((gender,) if gender in ("M", "F") else ("M", "F")):
                 table[key].setdefault(nickname, canonical)
             table[""].setdefault(nickname, canonical)
+    for names_by_gender in table.values():  # TONO -> ANTONIO -> ANTHONY: store the end of each chain
+        for nickname, canonical in names_by_gender.items():
+            seen = {nickname}
+            while canonical in names_by_gender and canonical not in seen:
+                seen.add(canonical)
+                canonical = names_by_gender[canonical]
+            names_by_gender[nickname] = canonical
     return table
 
 

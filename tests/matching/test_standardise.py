@@ -81,8 +81,9 @@ def test_suffix_found_in_first_or_middle_name_when_not_in_last():
 
 @pytest.mark.parametrize("first, gender, canonical", [
     ("Bill", "M", "WILLIAM"), ("billy", "", "WILLIAM"), ("Chris", "M", "CHRISTOPHER"), ("Chris", "F", "CHRISTINA"),
-    ("Chris", "U", "CHRISTOPHER"), ("Paco", "M", "FRANCISCO"), ("Pepe", "1", "JOSE"), ("Lupe", "F", "GUADALUPE"),
+    ("Chris", "U", "CHRISTOPHER"), ("Paco", "M", "FRANCIS"), ("Pepe", "1", "JOSE"), ("Lupe", "F", "GUADALUPE"),
     ("Angel", "M", "ANGEL"), ("Bill Joe", "M", "WILLIAM JOE"), ("William", "M", "WILLIAM"), ("Xyzzy", "F", "XYZZY"),
+    ("Tony", "M", "ANTHONY"), ("Antonio", "M", "ANTHONY"), ("Toño", "M", "ANTHONY"), ("Toni", "F", "ANTOINETTE"),
 ])
 def test_nicknames_resolve_with_gender(first, gender, canonical):
     assert std(FirstName=[first], Gender=[gender]).loc[0, "first_name_canonical"] == canonical
