@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent, utcnow
@@ -56,9 +56,25 @@ def event_hash(
 
 
 def chain_head(session: Session) -> tuple[int, str]:
-    """(last id, last hash) of the chain, or (0, GENESIS) when it is empty."""
-    row = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
-    return (row[0], row[1]) if row else (0, GENESIS)
+    """(last id, last hash) of the chain, or (0, GENESIS) when it is empty.
+
+    Remembered in ``session.info`` once read: the store's write sessions hold SQLite's write lock from their
+    first statement (BEGIN IMMEDIATE), so nobody else can extend the chain while the session lives.
+    """
+    head = session.info.get(_HEAD)
+    if head is None:
+        row = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+        head = (row[0], row[1]) if row else (0, GENESIS)
+    return head
+
+
+_HEAD = "p20win.audit_head"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction: object) -> None:
+    # A rollback (or a savepoint's) may have undone the remembered event; after a commit the lock is gone.
+    session.info.pop(_HEAD, None)
 
 
 def append_event(
@@ -82,6 +98,7 @@ def append_event(
         before=event.before, after=event.after, prev_hash=last_hash,
     )
     session.add(event)
+    session.info[_HEAD] = (event.id, event.hash)
     return event
 
 

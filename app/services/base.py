@@ -119,6 +119,7 @@ class Batch:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.kinds: set[str] = set()
+        self.checked: set[tuple[str, frozenset[Role]]] = set()  # accounts already checked in this batch
 
     @classmethod
     def current(cls, store: object) -> Batch | None:
@@ -164,7 +165,9 @@ class Service:
             )
         batch = Batch.current(self._desk.store)
         if batch is not None:  # part of a larger transaction: commit and notification happen at its end
-            self._check_account(batch.session, doing, roles)
+            if (self.actor.username, roles) not in batch.checked:
+                self._check_account(batch.session, doing, roles)
+                batch.checked.add((self.actor.username, roles))
             yield UnitOfWork(batch.session, self.actor)
             batch.kinds.update(kinds)
             return
