@@ -60,7 +60,8 @@ def _summary(d: AnnualReportData, fy: str) -> list[Flowable]:
         ("Publications approved for release", number(len(d.publications))),
         ("Fees invoiced", money(d.fees_invoiced_cents)),
         ("Fees collected", money(d.fees_collected_cents)),
-        (f"Spent ({money(spent)} of a {money(budget)} budget)", percent(spent, budget)),
+        (f"Spent ({money(spent)} of a {money(budget)} budget)" if budget else
+         f"Spent ({money(spent)}); no budget recorded for the year", percent(spent, budget)),
     ]
     story: list[Flowable] = [*heading(f"Executive summary, {fy}"), key_figures(figures)]
     story.append(Spacer(1, 8))
