@@ -7,7 +7,7 @@ from typing import BinaryIO
 from reportlab.platypus import Flowable, Spacer
 
 from .data import DestructionCertificateData, DistributionLetterData, InvoiceData
-from .formatting import long_date, money, number
+from .formatting import long_date, money, number, short_date
 from .layout import AUTHOR, Column, ReportInfo, build_pdf, heading, label_value, no_activity, signature_block
 from .layout import table, text
 
@@ -60,7 +60,7 @@ def render_distribution_letter(data: DistributionLetterData, out: str | Path | B
                           "agreement's terms."))
         cols = [Column("Date", 1.1), Column("Agreement", 1.2), Column("Request", 2.6), Column("Instrument", 1.3),
                 Column("Amount", 1.1, True)]
-        story.append(table(cols, [[long_date(i.distributed_on), i.dsa_number, f"{i.request_number}: {i.request_title}",
+        story.append(table(cols, [[short_date(i.distributed_on), i.dsa_number, f"{i.request_number}: {i.request_title}",
                                    i.instrument, money(i.cents)] for i in data.items],
                            total=["Total", "", "", "", money(total)]))
         story.append(Spacer(1, 8))
