@@ -12,15 +12,18 @@ from app.views.table import Column, humanise
 from app.views.widgets import FormDialog, call_service, date_edit, enum_combo, heading
 
 AGENCY_COLUMNS = [
-    Column("code", "Code", "code", width=80),
-    Column("name", "Name", "name", width=380),
-    Column("status", "Status", "status", filterable=True, width=110),
-    Column("roles", "Roles", lambda a: ", ".join(sorted(humanise(r.value) for r in a.roles)), width=200),
-    Column("emou", "E-MOU signed", "emou_signed_on", width=110),
-    Column("stewards", "Data stewards", "stewards", width=110,
+    Column("code", "Code", "code", width=75),
+    Column("name", "Name", "name", width=320),
+    Column("status", "Status", "status", filterable=True, width=95),
+    Column("roles", "Roles", lambda a: ", ".join(sorted(humanise(r.value) for r in a.roles)), width=150),
+    Column("emou", "E-MOU signed", "emou_signed_on", width=100),
+    Column("stewards", "Stewards", "stewards", width=75,
            foreground=lambda n: LATE_COLOUR if n is not None and n < 2 else None),
-    Column("window", "24-hour destruction", "short_destruction_window", width=140),
-    Column("warnings", "Attention", lambda a: " ".join(a.warnings), width=300),
+    Column("window", "24 h rule", "short_destruction_window", width=75,
+           tooltip=lambda a: "Data destroyed within 24 hours of the match (independent colleges)"
+           if a.short_destruction_window else "Data destroyed within 5 business days of the match"),
+    Column("warnings", "Attention", lambda a: " ".join(a.warnings), width=300,
+           foreground=lambda text: LATE_COLOUR if text else None),
 ]
 
 

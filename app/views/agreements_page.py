@@ -1,12 +1,9 @@
 """The Agreements screen: every data sharing agreement with its signatures and destroy-by date."""
 from __future__ import annotations
 
-from datetime import date
-
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.views.list_page import ListPage
-from app.views.style import LATE_COLOUR
 from app.views.table import Column
 
 
@@ -19,13 +16,12 @@ def _status(row) -> str:
 AGREEMENT_COLUMNS = [
     Column("number", "DSA", "number", width=100),
     Column("request", "Request", "request_number", width=80),
-    Column("title", "Request title", "request_title", width=340),
-    Column("status", "Status", _status, width=140),
+    Column("title", "Request title", "request_title", width=320),
+    Column("status", "Status", _status, filterable=True, width=130),
     Column("signed", "Signatures", lambda r: f"{r.signed} / {r.parties}", width=90),
     Column("effective", "Effective", "effective_on", width=95),
     Column("executed", "Executed", "executed_on", width=95),
-    Column("destroy_by", "Destroy by", "destroy_by", width=95,
-           foreground=lambda d: LATE_COLOUR if d is not None and d < date.today() else None),
+    Column("destroy_by", "Destroy by", "destroy_by", width=95),
 ]
 
 

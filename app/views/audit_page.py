@@ -1,6 +1,8 @@
 """The Audit log: every audited change, filterable, with "Verify chain" run as a background job."""
 from __future__ import annotations
 
+import json
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -9,14 +11,41 @@ from app.views.list_page import ListPage
 from app.views.style import LATE_COLOUR, OK_COLOUR
 from app.views.table import Column, humanise
 
+def describe_change(event) -> str:
+    """An audit event's before/after JSON as a readable line: ``state: drafting → board_review; …``."""
+    try:
+        before = json.loads(event.before) if event.before else {}
+        after = json.loads(event.after) if event.after else {}
+    except (TypeError, ValueError):
+        return event.after or event.before or ""
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return event.after or event.before or ""
+    if before and after:
+        parts = [f"{k}: {_short(before.get(k))} → {_short(after.get(k))}" for k in after if k != "updated_at"]
+    elif after:
+        parts = [f"{k}: {_short(v)}" for k, v in after.items() if v not in (None, "", [], {}) and k != "updated_at"]
+    else:
+        parts = ["removed: " + "; ".join(f"{k}: {_short(v)}" for k, v in before.items() if v not in (None, ""))]
+    return "; ".join(parts)
+
+
+def _short(value) -> str:
+    text = "—" if value is None else str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _plain_number(value) -> str:
+    return "" if value is None else str(value)
+
+
 AUDIT_COLUMNS = [
-    Column("id", "#", "id", width=70),
+    Column("id", "#", "id", display=_plain_number, width=70),
     Column("at", "When", "at", width=140),
     Column("actor", "Who", "actor", filterable=True, width=110),
     Column("action", "Action", "action", display=humanise, filterable=True, width=130),
     Column("entity", "What", "entity", display=humanise, filterable=True, width=170),
-    Column("entity_id", "Id", "entity_id", width=60),
-    Column("after", "Change", lambda e: e.after or e.before or "", width=480,
+    Column("entity_id", "Id", "entity_id", display=_plain_number, width=60),
+    Column("after", "Change", describe_change, width=480,
            tooltip=lambda e: f"Before: {e.before or '—'}\nAfter: {e.after or '—'}"),
     Column("hash", "Hash", lambda e: e.hash[:12], width=110),
 ]

@@ -42,6 +42,12 @@ INVOICE_COLUMNS = [
 ]
 
 
+def headline(amount_cents: int) -> str:
+    """Whole dollars for the big figures (the tables below keep the cents)."""
+    sign = "-" if amount_cents < 0 else ""
+    return f"{sign}${round(abs(amount_cents) / 100):,}"
+
+
 def _money_input() -> QDoubleSpinBox:
     box = QDoubleSpinBox(maximum=1_000_000_000, decimals=2, prefix="$ ")
     box.setGroupSeparatorShown(True)
@@ -58,6 +64,7 @@ class Figure(QFrame):
     def __init__(self, title: str):
         super().__init__(objectName="card")
         self.value = QLabel("—", objectName="bigNumber")
+        self.value.setMinimumWidth(0)
         self.value.setAccessibleName(title)
         self.note = QLabel(objectName="muted")
         layout = QVBoxLayout(self)
@@ -106,10 +113,11 @@ class BudgetPage(QWidget):
         cards.setSpacing(10)
         for n, figure in enumerate(self.figures.values()):
             cards.addWidget(figure, 0, n)
+            cards.setColumnStretch(n, 1)
 
         self.lines = SimpleTable([
-            Column("category", "Category", "category", width=200),
-            Column("description", "Description", "description", width=320),
+            Column("category", "Category", "category", width=260),
+            Column("description", "Description", "description", width=300),
             Column("budgeted", "Budgeted", "amount_cents", display=cents, width=120),
             Column("spent", "Spent", "spent_cents", display=cents, width=120),
             Column("variance", "Remaining", lambda l: l.amount_cents - l.spent_cents, display=cents, width=120,
@@ -199,13 +207,13 @@ class BudgetPage(QWidget):
         self.summary = summary
         remaining = summary.budgeted_cents - summary.spent_cents
         spent_share = f"{summary.spent_cents / summary.budgeted_cents:.0%} of budget" if summary.budgeted_cents else ""
-        self.figures["budgeted"].set(cents(summary.budgeted_cents), summary.status.value.capitalize())
-        self.figures["spent"].set(cents(summary.spent_cents), spent_share)
-        self.figures["variance"].set(cents(remaining), "over budget" if remaining < 0 else "under budget",
+        self.figures["budgeted"].set(headline(summary.budgeted_cents), summary.status.value.capitalize())
+        self.figures["spent"].set(headline(summary.spent_cents), spent_share)
+        self.figures["variance"].set(headline(remaining), "over budget" if remaining < 0 else "under budget",
                                      LATE_COLOUR if remaining < 0 else OK_COLOUR)
-        self.figures["contributed"].set(cents(summary.contributed_cents), f"of {cents(summary.pledged_cents)} pledged")
-        self.figures["fees"].set(cents(summary.fee_receipts_cents), "received this year")
-        self.figures["distributed"].set(cents(summary.distributed_cents), "to agencies")
+        self.figures["contributed"].set(headline(summary.contributed_cents), f"of {headline(summary.pledged_cents)} pledged")
+        self.figures["fees"].set(headline(summary.fee_receipts_cents), "received this year")
+        self.figures["distributed"].set(headline(summary.distributed_cents), "to agencies")
         self.lines.set_rows(list(summary.lines))
         self.contributions.set_rows(list(summary.contributions))
         codes = {a.id: a.code for a in self.context.desk.agencies.list()}

@@ -35,7 +35,7 @@ MEETING_COLUMNS = [
     Column("when", "When", "starts_at", width=140),
     Column("board", "Board", lambda m: BOARD_NAMES.get(m.board, humanise(m.board.value)), filterable=True, width=180),
     Column("location", "Location", "location", width=260),
-    Column("notice", "Notice posted", "notice_posted_on", width=110),
+    Column("notice", "Notice posted", "notice_posted_on", width=120),
     Column("motions", "Motions", "motions", width=80),
     Column("status", "Status", lambda m: "Cancelled" if m.cancelled else (
         "Upcoming" if m.starts_at > datetime.now(m.starts_at.tzinfo) else "Held"), filterable=True, width=100),

@@ -14,7 +14,7 @@ from app.views.table import Column
 from app.views.widgets import FormDialog, call_service, date_edit, enum_combo, heading
 
 RECIPIENT_COLUMNS = [
-    Column("name", "Organisation", "name", width=320),
+    Column("name", "Organisation", "name", width=330),
     Column("type", "Type", "recipient_type", filterable=True, width=140),
     Column("representative", "Authorized representative", "authorized_representative", width=220),
     Column("email", "E-mail", "representative_email", width=220),
@@ -41,13 +41,13 @@ class RecipientsPage(QWidget):
             self.list_page.add_action("New recipient…", self.new_recipient)
         self.detail_title = heading("Select a recipient to see its data users.")
         self.users = SimpleTable([
-            Column("name", "Data user", "name", width=200),
-            Column("title", "Title", "title", width=180),
-            Column("email", "E-mail", "email", width=220),
+            Column("name", "Data user", "name", width=190),
+            Column("title", "Title", "title", width=160),
+            Column("email", "E-mail", "email", width=200),
             Column("nda", "NDA", _nda, width=100, foreground=lambda v: LATE_COLOUR if v == "Outstanding" else None),
             Column("nda_on", "NDA received", "nda_received_on", width=110),
             Column("left", "Left on", "departed_on", width=100),
-            Column("reported", "Departure reported", "departure_reported_on", width=140),
+            Column("reported", "Departure reported", "departure_reported_on", width=130),
         ], "No data users named for this recipient.")
         detail = QWidget()
         column = QVBoxLayout(detail)

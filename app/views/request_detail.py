@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.lifecycle import LABELS, MAIN_LINE
+from app.services.requests import EDITABLE
 from app.views.list_page import DataTable
 from app.views.requests_page import state_label
 from app.views.table import Column, RowFilterProxy, RowTableModel, cents, humanise
@@ -60,7 +61,9 @@ class SimpleTable(QWidget):
         for n, c in enumerate(columns):
             if c.width:
                 self.view.setColumnWidth(n, c.width)
-        self.empty = QLabel(empty, objectName="muted")
+        self.empty = QLabel(empty, objectName="muted", wordWrap=True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.empty.setContentsMargins(4, 8, 4, 8)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view, 1)
@@ -171,6 +174,7 @@ class RequestDetailPage(QWidget):
         self.stage_bar.set_stages(stages, current, note)
         self._load_transitions()
         self._load_overview(detail)
+        self._apply_editable(detail)
         self._load_elements(detail)
         self._load_approvals()
         self._load_agreement()
@@ -255,11 +259,15 @@ class RequestDetailPage(QWidget):
         column.addLayout(form)
         column.addWidget(self.overview_errors.general)
         row = QHBoxLayout()
+        self.content_buttons: list[QPushButton] = []  # enabled only while the request's content may change
         if can_edit:
-            for text, slot in (("Name data users…", self.name_users), ("Record disclosure review…", self.record_review)):
-                button = QPushButton(text)
-                button.clicked.connect(slot)
-                row.addWidget(button)
+            name_users = QPushButton("Name data users…")
+            name_users.clicked.connect(self.name_users)
+            review = QPushButton("Record disclosure review…")
+            review.clicked.connect(self.record_review)
+            row.addWidget(name_users)
+            row.addWidget(review)
+            self.content_buttons.append(name_users)
         row.addStretch(1)
         row.addWidget(self.save_overview)
         column.addLayout(row)
@@ -268,6 +276,16 @@ class RequestDetailPage(QWidget):
         scroll.setWidget(page)
         self.tabs.addTab(scroll, "Overview")
         self._loaded_overview: dict[str, str] = {}
+
+    def _apply_editable(self, detail) -> None:
+        # The services' own list of states in which a request's content may still change.
+        editable = self.context.can_edit and detail.state in EDITABLE
+        for button in self.content_buttons:
+            button.setEnabled(editable)
+            button.setToolTip("" if editable else "The request's content is settled; record changes as a DSA amendment.")
+        for edit in self.overview_edits.values():
+            edit.setReadOnly(not editable)
+        self.save_overview.setVisible(editable)
 
     def _load_overview(self, detail) -> None:
         users = {u.id: u for u in self.context.desk.recipients.users(detail.recipient_id)} if detail.recipient_id else {}
@@ -340,7 +358,7 @@ class RequestDetailPage(QWidget):
         self.elements_table = SimpleTable([
             Column("agency", "Agency", "agency", width=90),
             Column("name", "Data element", "name", width=200),
-            Column("justification", "Justification", "justification", width=380),
+            Column("justification", "Justification", "justification", width=540),
             Column("struck", "Struck", lambda e: f"Struck: {e.struck_reason}" if e.struck else "", width=200),
         ], "No data elements requested yet.")
         column = QVBoxLayout(page)
@@ -354,6 +372,7 @@ class RequestDetailPage(QWidget):
             add.clicked.connect(self.add_element)
             strike = QPushButton("Strike selected…")
             strike.clicked.connect(self.strike_element)
+            self.content_buttons += [add, strike]
             row.addWidget(add)
             row.addWidget(strike)
             row.addStretch(1)

@@ -70,6 +70,7 @@ class SettingsPage(QWidget):
     def refresh(self) -> None:
         desk = self.context.desk
         if self.context.is_admin:
+            self._keyed = {name.casefold() for name in desk.store.usernames()}
             self.users.set_rows(desk.users.list())
         self.schedules = desk.finance.fee_schedules()
         chosen = self.schedule.currentData()
@@ -91,6 +92,9 @@ class SettingsPage(QWidget):
             Column("name", "Name", "display_name", width=220),
             Column("role", "Role", "role", width=120),
             Column("active", "Active", "active", width=70),
+            Column("key", "Has a passphrase", lambda u: u.username.casefold() in self._keyed, width=130,
+                   tooltip=lambda u: None if u.username.casefold() in self._keyed else
+                   "No key slot: this user cannot unlock the store until “Add user…” gives a passphrase"),
             Column("created", "Since", "created_at", width=140),
         ], "No users.")
         column = QVBoxLayout(page)
@@ -98,8 +102,8 @@ class SettingsPage(QWidget):
                                 "administrators also manage users.", objectName="muted", wordWrap=True))
         column.addWidget(self.users, 1)
         row = QHBoxLayout()
-        for text, slot in (("Add user…", self.add_user), ("Change role…", self.change_role),
-                           ("Deactivate / reactivate", self.toggle_active)):
+        for text, slot in (("Add user…", self.add_user), ("Set passphrase…", self.set_passphrase),
+                           ("Change role…", self.change_role), ("Deactivate / reactivate", self.toggle_active)):
             button = QPushButton(text)
             button.clicked.connect(slot)
             row.addWidget(button)
@@ -116,7 +120,7 @@ class SettingsPage(QWidget):
             try:
                 check_new_passphrase(dialog.passphrase.text())  # before the user exists: nothing half-done
             except StoreError as error:
-                raise ValidationFailed({"passphrase": error.message.rstrip(".")}) from None
+                raise ValidationFailed({"passphrase": error.message}) from None
             user_id = self.context.desk.users.add(dialog.username.text(), dialog.name.text(), dialog.role.currentData())
             store.add_key_slot(dialog.username.text().strip().lower(), dialog.passphrase.text())
             return user_id
@@ -126,6 +130,28 @@ class SettingsPage(QWidget):
         dialog.name = dialog.row("Full name", "display_name", QLineEdit())
         dialog.role = dialog.row("Role", "role", enum_combo(Role, Role.COORDINATOR))
         dialog.passphrase = dialog.row("First passphrase", "passphrase", QLineEdit(echoMode=QLineEdit.EchoMode.Password))
+        dialog.repeat = dialog.row("Repeat passphrase", "repeat", QLineEdit(echoMode=QLineEdit.EchoMode.Password))
+        self.last_dialog = dialog
+        return bool(dialog.exec())
+
+    def set_passphrase(self) -> bool:
+        """Give the selected user a new passphrase (or a first one), e.g. after they forgot theirs."""
+        user = self.users.selected()
+        if user is None:
+            return False
+        store = self.context.desk.store
+
+        def submit(dialog: FormDialog) -> None:
+            if dialog.passphrase.text() != dialog.repeat.text():
+                raise ValidationFailed({"repeat": "differs from the passphrase"})
+            try:
+                store.set_passphrase(user.username, dialog.passphrase.text())
+            except StoreError as error:
+                raise ValidationFailed({"passphrase": error.message}) from None
+            self.refresh()  # the key file is not audited data, so no change broadcast comes
+
+        dialog = FormDialog(self, f"Passphrase for {user.username}", submit)
+        dialog.passphrase = dialog.row("New passphrase", "passphrase", QLineEdit(echoMode=QLineEdit.EchoMode.Password))
         dialog.repeat = dialog.row("Repeat passphrase", "repeat", QLineEdit(echoMode=QLineEdit.EchoMode.Password))
         self.last_dialog = dialog
         return bool(dialog.exec())

@@ -55,7 +55,10 @@ def _palette(c: dict[str, str]) -> QPalette:
 
 
 def apply_style(app: QApplication) -> None:
-    """Style ``app`` now and again whenever the system switches between light and dark."""
+    """Style ``app`` now and again whenever the system switches between light and dark (once per app)."""
+    if app.property("p20StyleApplied"):
+        return
+    app.setProperty("p20StyleApplied", True)
     app.setStyle("Fusion")  # same look on every Windows version; honours our palette fully
     template = resource_path("style", "app.qss").read_text(encoding="utf-8")
 

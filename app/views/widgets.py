@@ -63,11 +63,13 @@ class FormErrors:
         self.clear()
         unplaced = []
         for field, why in getattr(error, "fields", {}).items():
+            # Services say "is required"; a whole sentence (capitalised) is shown as it is.
+            text = why if why[:1].isupper() else f"{field.replace('_', ' ').capitalize()} {why}."
             label = self.labels.get(field)
             if label is None:
-                unplaced.append(f"{field.replace('_', ' ').capitalize()} {why}.")
+                unplaced.append(text)
             else:
-                label.setText(f"{field.replace('_', ' ').capitalize()} {why}.")
+                label.setText(text)
                 label.show()
         if not isinstance(error, ValidationFailed):
             unplaced.append(error.message)
