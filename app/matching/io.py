@@ -559,7 +559,8 @@ def _all_blank(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return blank
 
 
-_WHITESPACE = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
+# Lookup table over the code points that can be whitespace (all are below U+3001).
+_IS_SPACE = np.array([chr(c).isspace() for c in range(0x3001)], dtype=bool)
 
 
 def _whitespace(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -571,7 +572,7 @@ def _whitespace(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(values)
     lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
     points = np.frombuffer("".join(values).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    is_space = np.isin(points, _WHITESPACE)
+    is_space = _IS_SPACE[np.minimum(points, 0x3000)] & (points <= 0x3000)
     starts = np.cumsum(lengths) - lengths
     full = np.flatnonzero(lengths)
     padded = np.zeros(n, dtype=bool)

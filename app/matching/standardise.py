@@ -50,9 +50,9 @@ def raw_text(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A column as an object array of str, "" where missing or absent."""
     if column not in frame.columns:
         return np.full(len(frame), "", dtype=object)
-    values = frame[column].to_numpy(dtype=object, na_value="")
-    if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):  # e.g. numbers
-        values = np.array([str(v) for v in values], dtype=object)
+    values = frame[column].to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):  # missing cells, numbers
+        values = np.array(["" if pd.isna(v) else str(v) for v in values], dtype=object)
     return values
 
 
@@ -103,7 +103,7 @@ def check_ssns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     serial = digits[:, 5] * 1000 + digits[:, 6] * 100 + digits[:, 7] * 10 + digits[:, 8]
     why = np.full(len(good), None, dtype=object)
     number = area.astype(np.int64) * 1_000_000 + group * 10_000 + serial
-    why[np.isin(number, _DUMMY_NUMBERS)] = "SSN is a well-known dummy number"
+    why[np.logical_or.reduce([number == d for d in _DUMMY_NUMBERS])] = "SSN is a well-known dummy number"
     why[(digits == digits[:, :1]).all(axis=1)] = "SSN repeats one digit"
     why[serial == 0] = "SSN serial number 0000 is never issued"
     why[group == 0] = "SSN group number 00 is never issued"
