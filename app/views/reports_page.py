@@ -105,7 +105,9 @@ class ReportsPage(QWidget):
             return
         current = self.picker.currentIndex()
         while self.forms.count():
-            self.forms.removeWidget(self.forms.widget(0))
+            old = self.forms.widget(0)
+            self.forms.removeWidget(old)
+            old.deleteLater()
         self.picker.blockSignals(True)
         self.picker.clear()
         self.kinds = self._make_kinds(choices)

@@ -62,3 +62,21 @@ def test_a_report_that_cannot_be_made_says_why(qtbot, page):
     assert "must not be before" in page.status.text()
     assert page.pdf_bytes is None
 
+
+
+def test_refresh_keeps_the_chosen_report(qtbot, page):
+    page.select("invoice")
+    page.refresh()
+    assert page.kinds[page.picker.currentIndex()].key == "invoice"
+    assert page.forms.count() == len(page.kinds) == page.picker.count()
+
+
+def test_a_new_store_offers_reports_and_says_what_is_missing(qtbot, store):
+    fresh = ReportsPage(Desk(store, TEST_ADMIN), None)
+    qtbot.addWidget(fresh)
+    fresh.select("invoice")
+    fresh.preview_button.click()
+    assert fresh.status.text() == "There is no invoice to report on yet."
+    preview(qtbot, fresh, "dsa-register")
+    assert fresh.document.pageCount() == 1
+    assert fresh.status.text().endswith("1 page.")
