@@ -76,6 +76,9 @@ def _letters_only(tokens: list[str]) -> list[str]:
 
 def given_name(value: str) -> tuple[str | None, str | None]:
     """Clean a first or middle name: ``(name, suffix)``; name is None when nothing usable is left."""
+    if value.isascii() and value.isalpha():  # one plain word, the common case: nothing to strip
+        word = value.upper()
+        return (None if word in NULL_NAMES else word), None
     tokens, suffix = _strip_affixes(_tokens(value), allow_v=False)
     tokens = _letters_only(tokens)
     name = " ".join(tokens)
@@ -90,6 +93,9 @@ def surname(value: str) -> tuple[str | None, str | None, str | None, str | None]
     Hyphens and spaces separate the parts of a compound surname (GARCIA-LOPEZ -> GARCIA LOPEZ, first part
     GARCIA, last part LOPEZ); particles join the following word; a Spanish "Y" between parts is dropped.
     """
+    word = value.upper()
+    if value.isascii() and value.isalpha() and word not in PARTICLES:  # one plain word, the common case
+        return (None, None, None, None) if word in NULL_NAMES else (word, word, word, None)
     tokens, suffix = _strip_affixes(_tokens(value), allow_v=True)
     tokens = _letters_only(tokens)
     if " ".join(tokens) in NULL_NAMES:
