@@ -64,15 +64,16 @@ class _Outputs:
     def path(self, name: str) -> Path:
         return self.folder / name
 
-    def tsv(self, name: str, frame: pd.DataFrame, floats: Mapping[str, str] = {}) -> None:
+    def tsv(self, name: str, frame: pd.DataFrame, floats: tuple[str, ...] = ()) -> None:
+        """Write a TSV: text cells made spreadsheet-safe, the `floats` columns with six decimals."""
         frame = frame.copy()
         for col in frame.columns:
             if col in floats:
-                frame[col] = [format(v, floats[col]) for v in frame[col].to_numpy(np.float64)]
+                frame[col] = frame[col].astype(np.float64)
             else:
                 frame[col] = excel_safe(frame[col])
         self._place(name, lambda tmp: frame.to_csv(tmp, sep="\t", index=False, quoting=csv.QUOTE_NONE,
-                                                   lineterminator="\n", encoding="utf-8"))
+                                                   float_format="%.6f", lineterminator="\n", encoding="utf-8"))
         self.rows[name] = len(frame)
 
     def _place(self, name: str, write) -> None:
@@ -179,7 +180,7 @@ def _json_default(value):
 
 
 def _write(outputs: _Outputs, mode: str, result: engine.MatchResult, reads, frames) -> None:
-    floats = {"match_probability": ".6f", "match_weight": ".4f"}
+    floats = ("match_probability", "match_weight")
     if mode == "link":
         outputs.tsv("crosswalk.tsv", result.crosswalk, floats)
         # The deliverable: synthetic IDs of linked records only, no scores and no personal fields.
