@@ -742,18 +742,24 @@ def read_matching_file(path: str | Path, *, column_map: Mapping[str, str] | None
     path = Path(path)
     if not path.is_file():
         raise MatchInputError(f"{path} does not exist or is not a file.")
-    with open(path, "rb") as handle:
-        magic = handle.read(8)
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(8)
+    except OSError as exc:
+        raise MatchInputError(f"{path.name} could not be opened: {exc.strerror or exc}.") from None
     if not magic:
         raise MatchInputError(f"{path.name} is empty (0 bytes).")
     warnings: list[str] = []
-    if magic.startswith(b"PK\x03\x04"):
-        result = _read_xlsx(path, column_map, warnings)
-    elif magic.startswith(b"\xd0\xcf\x11\xe0"):
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):
         raise MatchInputError(f"{path.name} is an old Excel .xls workbook; save it as .xlsx or as tab-delimited "
                               "text.")
-    else:
-        result = _read_text(path, _codec(encoding), column_map, warnings)
+    try:
+        if magic.startswith(b"PK\x03\x04"):
+            result = _read_xlsx(path, column_map, warnings)
+        else:
+            result = _read_text(path, _codec(encoding), column_map, warnings)
+    except OSError as exc:  # unreadable, vanished or on a lost network share mid-read
+        raise MatchInputError(f"{path.name} could not be read: {exc.strerror or exc}.") from None
     frame, row_numbers, bad, rows_in_file, ignored = (result.frame, result.row_numbers, result.bad,
                                                       result.rows_in_file, result.ignored)
     if ignored:

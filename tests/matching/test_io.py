@@ -275,6 +275,15 @@ def test_files_that_cannot_be_used(tmp_path):
         read_matching_file(tmp_path / "missing.tsv")
 
 
+def test_a_read_failure_mid_file_is_a_message(tmp_path, monkeypatch):
+    def failing_disk(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(mio, "_scan", failing_disk)
+    with pytest.raises(MatchInputError, match="in.tsv could not be read: Input/output error"):
+        read_matching_file(tsv(tmp_path, person()))
+
+
 def test_headerless_file_message_does_not_echo_personal_data(tmp_path):
     path = tmp_path / "noheader.tsv"
     path.write_text(person(last="Zzyzx", ssn="512345678") + "\n", encoding="utf-8")
