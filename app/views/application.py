@@ -307,13 +307,17 @@ class UnlockDialog(QDialog):
         buttons.accepted.connect(self.try_unlock)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 18)
+        layout.setSpacing(10)
         layout.addWidget(title)
         layout.addWidget(where)
         layout.addWidget(self.reason)
+        layout.addSpacing(6)
         layout.addLayout(form)
         layout.addWidget(self.error)
+        layout.addStretch(1)
         layout.addWidget(buttons)
-        self.setMinimumWidth(440)
+        self.setMinimumWidth(480)
         (self.passphrase if self.username.text() else self.username).setFocus()
 
     def try_unlock(self) -> None:

@@ -36,6 +36,7 @@ from app.services.finance import fiscal_year_of
 from app.services.lifecycle import LABELS, MAIN_LINE, TERMINAL
 from app.views.style import LATE_COLOUR, colours, is_dark
 from app.views.table import cents
+from app.views.widgets import clear_layout
 
 DEFAULT_APPROVAL_WAIT_DAYS = 30
 
@@ -250,10 +251,7 @@ class DashboardPage(QWidget):
         self.loaded = True
 
     def _show_meetings(self, upcoming: list) -> None:
-        while self.meetings_list.count():
-            widget = self.meetings_list.takeAt(0).widget()
-            if widget is not None:
-                widget.deleteLater()
+        clear_layout(self.meetings_list)
         if not upcoming:
             empty = QLabel("No board meetings scheduled. Schedule the next one under Meetings & Votes.",
                            objectName="muted", wordWrap=True)

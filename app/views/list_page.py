@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.views.export import write_table
 from app.views.table import ROW_ROLE, Column, RowFilterProxy, RowTableModel
+from app.views.widgets import clear_layout
 
 # Printing goes through QTextDocument; beyond this many rows it is slow and a waste of paper.
 PRINT_ROW_LIMIT = 2000
@@ -269,10 +270,7 @@ class ListPage(QWidget):
             combo.blockSignals(False)
 
     def _rebuild_chips(self) -> None:
-        while self.chips.count():
-            widget = self.chips.takeAt(0).widget()
-            if widget is not None:
-                widget.deleteLater()
+        clear_layout(self.chips)
         for key, label in self.proxy.predicates().items():
             chip = QPushButton(f"{label}  ✕", objectName="chip")
             chip.setToolTip("Remove this filter")

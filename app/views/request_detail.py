@@ -39,7 +39,16 @@ from app.services.requests import EDITABLE
 from app.views.list_page import DataTable
 from app.views.requests_page import state_label
 from app.views.table import Column, RowFilterProxy, RowTableModel, cents, humanise
-from app.views.widgets import FormDialog, FormErrors, StageBar, call_service, date_edit, enum_combo, heading
+from app.views.widgets import (
+    FormDialog,
+    FormErrors,
+    StageBar,
+    call_service,
+    clear_layout,
+    date_edit,
+    enum_combo,
+    heading,
+)
 
 OVERVIEW_FIELDS = [
     ("title", "Title", False), ("purpose", "Purpose", True), ("legal_basis", "Legal basis", True),
@@ -186,10 +195,7 @@ class RequestDetailPage(QWidget):
 
     # -- transitions --------------------------------------------------------------------------------------
     def _load_transitions(self) -> None:
-        while self.transitions_bar.count():
-            widget = self.transitions_bar.takeAt(0).widget()
-            if widget is not None:
-                widget.deleteLater()
+        clear_layout(self.transitions_bar)
         self.transition_buttons: dict[str, QPushButton] = {}
         if not (self.context.can_edit or self.context.role == "hub"):
             return
@@ -224,7 +230,7 @@ class RequestDetailPage(QWidget):
             message = getattr(error, "message", None)
             if message is None:
                 raise
-            self.blocked.setText(f"Cannot move to {option.label}: {message}")
+            self.blocked.setText(message)  # the service's sentence already says what and why
             self.blocked.show()
             return False
         self.blocked.hide()
@@ -472,9 +478,9 @@ class RequestDetailPage(QWidget):
         self.dsa_summary = QLabel(wordWrap=True)
         self.dsa_summary.setTextFormat(Qt.TextFormat.PlainText)
         self.parties_table = SimpleTable([
-            Column("party", "Party", "label", width=220),
-            Column("kind", "Role", "kind", width=150),
-            Column("signatory", "Signed by", "signatory", width=200),
+            Column("party", "Party", "label", width=320),
+            Column("kind", "Role", "kind", width=140),
+            Column("signatory", "Signed by", "signatory", width=320),
             Column("signed", "Signed on", "signed_on", width=110),
         ], "No DSA drafted yet.")
         column = QVBoxLayout(page)
@@ -653,7 +659,7 @@ class RequestDetailPage(QWidget):
         self.documents_table = SimpleTable([
             Column("name", "Name", "name", width=300),
             Column("type", "Type", "media_type", width=160),
-            Column("size", "Size", "size", display=lambda n: f"{n / 1024:,.1f} KB", width=90),
+            Column("size", "Size", "size", display=_size, width=90),
             Column("at", "Attached", "uploaded_at", width=140),
             Column("by", "By", "uploaded_by", width=120),
         ], "No documents attached. Attached files are stored encrypted inside the store.")
@@ -868,6 +874,12 @@ class RequestDetailPage(QWidget):
 
     def _load_history(self, detail) -> None:
         self.history_table.set_rows(list(reversed(detail.history)))
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    return f"{size / 1024:,.0f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:,.1f} MB"
 
 
 class _Element:

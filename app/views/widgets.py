@@ -158,6 +158,15 @@ def enum_combo(enum_cls: type[Enum], current: Enum | None = None, *, allow_none:
     return combo
 
 
+def clear_layout(layout) -> None:
+    """Remove and delete every widget in ``layout`` (hidden at once: deletion waits for the event loop)."""
+    while layout.count():
+        widget = layout.takeAt(0).widget()
+        if widget is not None:
+            widget.hide()
+            widget.deleteLater()
+
+
 def heading(text: str, name: str = "sectionTitle") -> QLabel:
     label = QLabel(text, objectName=name)
     label.setTextFormat(Qt.TextFormat.PlainText)

@@ -108,6 +108,10 @@ def main() -> None:
         wizard = FirstRunWizard(Path(folder) / "new.p20store")
         wizard.show()
         wizard.next()
+        page = wizard.admin_page
+        page.username.setText("jsmith")
+        page.display_name.setText("Jordan Smith")
+        page.passphrase.setText("harbour lantern quietly seventeen")
         save(wizard, "14-first-run-wizard", app)
         wizard.close()
     unlock = UnlockDialog(path, username=DEMO_USER)
