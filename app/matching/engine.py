@@ -138,7 +138,8 @@ class _Engine:
     def run(self) -> MatchResult:
         coded, method, opts = self.coded, self.method, self.options
         self._step(0.0, "Preparing values")
-        self.u = estimate_u(self.comparisons, coded, method.u_sample_pairs, opts.seed)
+        self.u = estimate_u(self.comparisons, coded, method.u_sample_pairs, opts.seed,
+                            lambda done, total: self._step(0.05 * done / total, "Sampling random pairs"))
         self._time("u_sampling")
         self._step(0.05, "Finding candidate pairs")
         plans = plan(method.blocking_rules, coded)
@@ -246,7 +247,7 @@ class _Engine:
             for name in REPORTED_FIELDS:
                 out[side][name] = round(coded.null_rate(frame, name), 6)
         if coded.dedupe:
-            del out["right"]
+            out["right"] = {}
         return out
 
     def _deterministic(self, taken_l: np.ndarray, taken_r: np.ndarray):

@@ -62,11 +62,16 @@ def exact_agreement_rate(codes_left: np.ndarray, codes_right: np.ndarray, vocab_
     return float(max(agreeing / possible, 1.0 / (1000.0 * max(size, 1.0))))
 
 
-def estimate_u(comparisons, coded: Coded, size: int, seed: int) -> list[np.ndarray]:
-    """u per level for each comparison: exact level from value counts, the rest from random pairs."""
+def estimate_u(comparisons, coded: Coded, size: int, seed: int, between=None) -> list[np.ndarray]:
+    """u per level for each comparison: exact level from value counts, the rest from random pairs.
+
+    `between(done, total)` is called before each comparison (progress, and a point to cancel).
+    """
     li, ri = sample_pairs(coded.n_left, coded.n_right, size, seed, coded.dedupe)
     out = []
-    for comp in comparisons:
+    for position, comp in enumerate(comparisons):
+        if between is not None:
+            between(position, len(comparisons))
         n_levels = len(comp.levels) + 2
         levels = compute_levels(comp, coded, li, ri)
         counts = np.bincount(levels, minlength=n_levels).astype(np.float64)[1:]
