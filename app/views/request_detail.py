@@ -138,6 +138,7 @@ class RequestDetailPage(QWidget):
         self._build_communications(desk_can_edit)
         self._build_fees(desk_can_edit)
         self._build_destruction(desk_can_edit)
+        self._build_packages()
         self._build_history()
 
         layout = QVBoxLayout(self)
@@ -191,6 +192,9 @@ class RequestDetailPage(QWidget):
         self._load_communications()
         self._load_fees()
         self._load_destruction()
+        if self.packages is not None:
+            self.packages.request_number = detail.number
+            self.packages.refresh()
         self._load_history(detail)
 
     # -- transitions --------------------------------------------------------------------------------------
@@ -652,6 +656,16 @@ class RequestDetailPage(QWidget):
         dialog.notes = dialog.row("Notes", "notes", QLineEdit())
         self.last_dialog = dialog
         return bool(dialog.exec())
+
+    def _build_packages(self) -> None:
+        # Sealed packages to and from the hub (exchange area), when that part is in this build.
+        try:
+            from app.views.exchange_dialogs import PackageHistory
+        except ModuleNotFoundError:
+            self.packages = None
+            return
+        self.packages = PackageHistory(self.context, None, self)
+        self.tabs.addTab(self.packages, "Packages")
 
     # -- documents ----------------------------------------------------------------------------------------
     def _build_documents(self, can_edit: bool) -> None:
