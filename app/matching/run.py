@@ -157,7 +157,9 @@ def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, metho
         record["finished"] = _now()
         record["outputs"] = [{"file": p.name, "sha256": _sha256(p), "rows": outputs.rows.get(p.name)}
                              for p in outputs.written]
-        _write_quality(outputs, record)
+        if _write_quality(outputs, record):   # the report shows the record, run.json also lists the report
+            report_file = outputs.path("quality.html")
+            record["outputs"].append({"file": report_file.name, "sha256": _sha256(report_file), "rows": None})
         text = json.dumps(record, indent=2, sort_keys=False, default=_json_default)
         outputs.adopt("run.json", lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
         if cancel is not None and cancel.is_set():
@@ -206,9 +208,10 @@ def _write(outputs: _Outputs, mode: str, result: engine.MatchResult, reads, fram
         rows=len(rejections))
 
 
-def _write_quality(outputs: _Outputs, record: dict) -> None:
+def _write_quality(outputs: _Outputs, record: dict) -> bool:
     try:
         from app.matching.quality import write_quality_report
     except ImportError:   # the report module is optional for a run; run.json carries everything it shows
-        return
+        return False
     outputs.adopt("quality.html", lambda tmp: write_quality_report(record, tmp))
+    return True

@@ -57,7 +57,8 @@ def test_link_writes_every_output_and_a_true_run_record(setup):
     assert record["method"]["approved_by"] == "test steward"
     for entry in record["outputs"]:
         assert hashlib.sha256((out / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]
-    assert {"crosswalk.tsv", "review.tsv", "id_matrix.tsv", "rejections.tsv"} <= {o["file"] for o in record["outputs"]}
+    assert {"crosswalk.tsv", "review.tsv", "id_matrix.tsv", "rejections.tsv", "quality.html"} <= {
+        o["file"] for o in record["outputs"]}
     assert not list(out.glob(".*"))   # no temporary files left behind
     review = pd.read_csv(out / "review.tsv", sep="\t", dtype=str)
     assert {"first_name_left", "first_name_right", "first_name_level"} <= set(review.columns)
