@@ -601,16 +601,22 @@ def _shared_ssns(ssn: pd.Series) -> np.ndarray:
     return shared
 
 
-def _identity_key(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """One integer per row, equal exactly when the rows' ``columns`` agree ignoring case and surrounding
-    spaces; built from per-column factorize codes, so no Python call per row."""
+def _same_identity(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that agree with another row on every one of ``columns`` (ignoring case and surrounding
+    spaces): ``(positions, group)``. Column by column, only rows still tied are looked at, so the costly
+    near-unique columns (SSN, SASID) are read for a handful of rows; no Python call per row."""
+    rows = np.arange(len(frame))
     key = np.zeros(len(frame), dtype=np.int64)
     for column in columns:
-        codes, uniques = pd.factorize(frame[column])
+        codes, uniques = pd.factorize(frame[column].to_numpy(dtype=object)[rows])
         canon_codes = pd.factorize(np.array([str(u).strip().upper() for u in uniques] + [""], dtype=object))[0]
         codes = canon_codes[codes]  # -1 (missing) picks the trailing "" like an empty cell
         key = pd.factorize(key * (canon_codes.max() + 1) + codes)[0].astype(np.int64)
-    return key
+        tied = np.bincount(key)[key] > 1
+        rows, key = rows[tied], pd.factorize(key[tied])[0].astype(np.int64)
+        if not len(rows):
+            break
+    return rows, key
 
 
 def _validate(frame: pd.DataFrame, row_numbers: np.ndarray, bad: dict[int, str], kind: str,
@@ -704,13 +710,13 @@ def _validate(frame: pd.DataFrame, row_numbers: np.ndarray, bad: dict[int, str],
     nothing = _all_blank(frame, identity)
     add(np.flatnonzero(nothing), "", "row has no identifying values, so it cannot match", "kept")
     if kind != "wage":
-        key = _identity_key(frame, identity)
-        same = (np.bincount(key)[key] > 1) & ~nothing
-        if same.any():
-            positions = np.flatnonzero(same)
-            first = np.full(key.max() + 1, np.iinfo(np.int64).max, dtype=np.int64)
-            np.minimum.at(first, key[positions], row_numbers[positions])
-            first_row = first[key[positions]]
+        positions, group = _same_identity(frame, identity)
+        real = ~nothing[positions]  # rows with nothing to compare are reported above
+        positions, group = positions[real], group[real]
+        if len(positions):
+            first = np.full(group.max() + 1, np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(first, group, row_numbers[positions])
+            first_row = first[group]
             add(positions, "", [f"same identifying values as row {r}" if r != own else
                                 "same identifying values as later rows"
                                 for r, own in zip(first_row, row_numbers[positions])], "kept")

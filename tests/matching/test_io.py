@@ -228,6 +228,14 @@ def test_value_problems_are_issues_not_rejections(tmp_path):
     assert (issues.loc[issues["reason"].str.contains("same|no identifying"), "action"] == "kept").all()
 
 
+def test_identity_duplicates_need_every_field_equal(tmp_path):
+    rows = [person(sid="A", ssn="512345678"), person(sid="B", ssn="512345678", sasid="9999999999"),
+            person(sid="C", last="smith ", ssn="512345678"), person(sid="D", first="Bo", ssn="")]
+    same = read_matching_file(tsv(tmp_path, *rows)).issues
+    same = same[same["reason"].str.contains("identifying")]
+    assert list(same["record_id"]) == ["A", "C"]  # case and spaces aside; B differs in SASID only
+
+
 def test_column_map(tmp_path):
     header = "Surname\tGiven\tBirth Date\tStudentKey"
     path = tsv(tmp_path, "Smith\tAnn\t03/15/2001\tK1", header=header)
