@@ -97,8 +97,8 @@ def render_audit(data: AuditReportData, out: str | Path | BinaryIO) -> int:
         story.append(table([Column("User", 3), Column("Events", 1, True)],
                            [[actor, number(n)] for actor, n in data.by_actor]))
     story += heading("Events", 2)
-    cols = [Column("#", 0.45, True), Column("When (UTC)", 1.4), Column("User", 0.9), Column("Action", 1.0),
-            Column("Record", 1.65), Column("Fields changed", 2.15)]
+    cols = [Column("#", 0.45, True), Column("When (UTC)", 1.4), Column("User", 0.9), Column("Action", 1.35),
+            Column("Record", 1.6), Column("Fields changed", 1.85)]
     # ISO times here: an audit trail is read by date and time order, and they fit one line.
     story.append(table(cols, [[str(e.id), f"{e.at:%Y-%m-%d %H:%M}", e.actor, e.action,
                                f"{e.entity} #{e.entity_id}" if e.entity_id is not None else e.entity, e.change]
