@@ -128,11 +128,15 @@ class _Engine:
                 tf += adj
         return levels, tf
 
-    def _weights(self, levels, tf):
-        w = np.full(len(levels), self.prior, np.float64)
+    def _evidence(self, levels, tf):
+        """Summed level weights and TF adjustments in bits: the match weight without the prior."""
+        w = np.zeros(len(levels), np.float64)
         for k, wk in enumerate(self.level_w):
             w += wk[levels[:, k]]
         return w + tf
+
+    def _weights(self, levels, tf):
+        return self.prior + self._evidence(levels, tf)
 
     # -- the run ----------------------------------------------------------------------------------
     def run(self) -> MatchResult:
@@ -155,7 +159,8 @@ class _Engine:
             done += examined
             levels, tf = self._score_pairs(li, ri)
             pattern_tables.append(pattern_counts(levels))
-            chunks.append((li, ri, levels, tf))
+            # m is known already (trained on samples) and the prior is a constant: keep 12 bytes a pair.
+            chunks.append((li, ri, self._evidence(levels, tf).astype(np.float32)))
             rule_pairs[rule] += len(li)
             elapsed = time.perf_counter() - started
             eta = elapsed / done * (total - done)
@@ -166,9 +171,10 @@ class _Engine:
         self._step(0.85, "Scoring pairs")
         histogram = np.zeros(len(HISTOGRAM_EDGES) - 1, np.int64)
         kept = []
+        chunks.reverse()
         while chunks:
-            li, ri, levels, tf = chunks.pop(0)   # drop each chunk's levels once scored
-            w = self._weights(levels, tf)
+            li, ri, evidence = chunks.pop()
+            w = self.prior + evidence.astype(np.float64)
             histogram += np.histogram(np.clip(w, -59.5, 59.5), HISTOGRAM_EDGES)[0]
             keep = w >= WEIGHT_FLOOR
             kept.append((li[keep], ri[keep], w[keep]))
