@@ -178,9 +178,12 @@ def _people(d: AnnualReportData) -> list[Flowable]:
     if not p.row_labels or not any(any(r) for r in p.counts):
         return [text("No data user signed a non-disclosure agreement this year.")]
     s = suppress(p.counts)
-    cols = [Column("Recipient type", 2.6)] + [Column(c, 1, True) for c in p.col_labels] + [Column("Total", 1, True)]
-    rows = [[label] + [s.text(i, j) for j in range(s.n_cols + 1)] for i, label in enumerate(p.row_labels)]
-    tot = ["Total"] + [s.text(s.n_rows, j) for j in range(s.n_cols + 1)]
+    grand = (s.n_rows, s.n_cols)
+    cols = ([Column("Recipient type", 2.4)] + [Column(c, 0.8, True) for c in p.col_labels]
+            + [Column("Total", 0.9, True), Column("Share", 0.9, True)])
+    rows = [[label] + [s.text(i, j) for j in range(s.n_cols + 1)] + [s.share(i, s.n_cols, of=grand)]
+            for i, label in enumerate(p.row_labels)]
+    tot = ["Total"] + [s.text(s.n_rows, j) for j in range(s.n_cols + 1)] + [s.share(*grand, of=grand)]
     out: list[Flowable] = [text(p.title), table(cols, rows, total=tot)]
     if s.any_withheld:
         out.append(footnote(FOOTNOTE))

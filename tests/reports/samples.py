@@ -37,8 +37,8 @@ def annual(fiscal_year: int = 2026, *, agencies: int = 15, title: str = HOSTILE)
                 rd.BudgetItem(title, 5_000_000, 1_250_075)),
         unbudgeted_actual_cents=123_450, fees_invoiced_cents=1_500_000, fees_collected_cents=987_650,
         distributions=(rd.Amount("DOL", 900_000), rd.Amount("SDE", 150_025)),
-        data_users=rd.PeopleTable("Data users by quarter", ("University", "State agency"), ("Q1", "Q2", "Q3", "Q4"),
-                                  ((3, 10, 12, 7), (8, 20, 9, 11))),
+        data_users=rd.PeopleTable("Data users by quarter", ("University", "State agency", "Nonprofit"),
+                                  ("Q1", "Q2", "Q3", "Q4"), ((3, 10, 12, 7), (8, 20, 9, 11), (1, 0, 0, 2))),
         trend=trend)
 
 

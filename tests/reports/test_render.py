@@ -132,3 +132,23 @@ def test_empty_periods_say_so(tmp_path, build):
 def test_unknown_input_is_refused(tmp_path):
     with pytest.raises(TypeError):
         render(object(), tmp_path / "x.pdf")
+
+
+def test_shares_of_withheld_counts_are_withheld_too(tmp_path):
+    data = samples.annual()
+    pdf = tmp_path / "annual.pdf"
+    render(data, pdf)
+    lines = pdfcheck.text(pdf, layout=True).splitlines()
+    people = data.data_users
+    section = lines[next(k for k, ln in enumerate(lines) if ln.strip() == people.title):]
+    grand = sum(map(sum, people.counts))
+    checked = 0
+    for label, counts in zip(people.row_labels, people.counts, strict=True):
+        row = next(ln.split() for ln in section if ln.strip().startswith(label))
+        total, share = row[-2], row[-1]
+        if total in ("<6", "*"):
+            assert share == "*"
+        else:
+            assert total == number(sum(counts)) and share == f"{100 * sum(counts) / grand:.1f}%"
+            checked += 1
+    assert 0 < checked < len(people.row_labels)  # both branches exercised
