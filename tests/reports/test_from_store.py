@@ -18,6 +18,7 @@ from app.models import (
     Invoice,
     InvoiceStatus,
     Meeting,
+    RecipientType,
     RequestState,
     RequestStateChange,
 )
@@ -180,3 +181,23 @@ def test_cli_writes_the_pdf_and_refuses_bad_input(demo_store_file, tmp_path, mon
     assert cli.main(["report", "dsa-register", "--store", store_path, "--user", TEST_ADMIN,
                      "--out", str(tmp_path / "y.pdf")]) == 1
     assert not (tmp_path / "y.pdf").exists()
+
+
+def test_hostile_and_non_latin_store_text_prints_literally(store, tmp_path):
+    desk = Desk(store, TEST_ADMIN)
+    codes = {a.code: a.id for a in desk.agencies.list()}
+    recipient = desk.recipients.create("東京大学 & Жуков <Lab>", RecipientType.UNIVERSITY,
+                                       authorized_representative="Zoë Ñúñez")
+    title = "<b>Wages</b> & =cmd() " + "Q" * 250
+    rid = desk.requests.create(title, [codes["SDE"], codes["DOL"]], recipient_id=recipient)
+    desk.requests.move(rid, RequestState.LOGGED)
+    reports = ReportingService(desk)
+    pdf = tmp_path / "status.pdf"
+    render(reports.request_status(rid), pdf)
+    flat = pdfcheck.squashed(pdf)
+    assert title.replace(" ", "") in flat
+    assert "東京大学&Жуков<Lab>" in flat
+    assert all(embedded for _, embedded in pdfcheck.fonts(pdf))
+    pdf = tmp_path / "cert.pdf"
+    render(reports.destruction_certificate(rid), pdf)
+    assert "ZoëÑúñez" in pdfcheck.squashed(pdf)
