@@ -167,6 +167,9 @@ def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, metho
     except BaseException:
         outputs.remove_all()
         raise
+    # An earlier run's outputs of the other mode (clusters.tsv beside a new crosswalk.tsv) would mislead.
+    for stale in set(OUTPUT_NAMES) - {p.name for p in outputs.written}:
+        (out / stale).unlink(missing_ok=True)
     report(1.0, "Done")
     return record
 

@@ -2,6 +2,7 @@
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -90,8 +91,9 @@ def test_rerun_without_network_gives_byte_identical_outputs(setup, tmp_path, mon
 
 
 def test_dedupe_writes_clusters(setup, tmp_path):
-    files, method, registry, _ = setup
+    files, method, registry, linked = setup
     out = tmp_path / "d"
+    shutil.copytree(linked, out)   # an earlier link run's outputs in the same folder
     assert cli.main([str(a) for a in ("dedupe", files["dedupe"], "--out", out, "--method", method,
                                       "--registry", registry, "--quiet")]) == 0
     clusters = pd.read_csv(out / "clusters.tsv", sep="\t", dtype=str)
@@ -100,6 +102,7 @@ def test_dedupe_writes_clusters(setup, tmp_path):
     assert set(clusters.record_id) == set(rows.SyntheticID)
     assert clusters.cluster_id.nunique() < len(clusters)
     assert json.loads((out / "run.json").read_text())["mode"] == "dedupe"
+    assert not (out / "crosswalk.tsv").exists()
 
 
 def test_unapproved_method_is_refused_with_a_message(setup, tmp_path, registry, capsys):
