@@ -100,3 +100,26 @@ def test_unlock_dialog_says_what_is_wrong_then_opens(qtbot, store):
     dialog.try_unlock()
     assert dialog.store is not None and dialog.passphrase.text() == ""
     dialog.store.close()
+
+
+def test_unsaved_edits_prompt_before_the_window_closes(qtbot, store, open_window):
+    from PySide6.QtWidgets import QMessageBox
+    from views_gui import on_next_dialog
+
+    window = open_window(store, "admin")
+    desk = window.context.desk
+    agencies = [a.id for a in desk.agencies.list()][:2]
+    request_id = desk.requests.create("Typed but not saved", agencies)
+    detail = window.open_request(request_id)
+    detail.overview_edits["purpose"].setPlainText("Half a sentence")
+    assert window.unsaved_pages() == [detail.title]
+
+    on_next_dialog(lambda box: box.button(QMessageBox.StandardButton.Cancel).click())
+    assert not window.close()  # the person chose to keep editing
+    assert window.isVisible() and detail.overview_edits["purpose"].toPlainText() == "Half a sentence"
+    desk.requests.update(request_id, title="Changed elsewhere")  # a broadcast must not overwrite the typing
+    assert detail.overview_edits["purpose"].toPlainText() == "Half a sentence"
+
+    on_next_dialog(lambda box: box.button(QMessageBox.StandardButton.Discard).click())
+    assert window.close()
+    assert desk.requests.get(request_id).purpose == ""  # discarded, never saved
