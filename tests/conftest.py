@@ -29,6 +29,12 @@ def _copy_store(src, folder):
     return Store.open(folder / src.name, TEST_ADMIN, TEST_PASSPHRASE, kdf=_fast_kdf())
 
 
+@pytest.fixture
+def copy_store():
+    """``copy_store(closed_store_path, folder) -> open Store``: a private copy of a prepared store."""
+    return _copy_store
+
+
 @pytest.fixture(scope="session")
 def fresh_store_file(tmp_path_factory):
     """Path of a store just made by ``initialise_store`` (built once per session; closed)."""

@@ -176,6 +176,10 @@ class RequestService(Service):
             req = self._editable(uow, request_id)
             if changes.get("recipient_id") is not None:
                 uow.get(DataRecipient, changes["recipient_id"], "data recipient")
+            if changes.get("follows_request_id") is not None:
+                if changes["follows_request_id"] == req.id:
+                    raise ValidationFailed({"follows_request_id": "a request cannot follow itself"})
+                uow.get(DataRequest, changes["follows_request_id"], "request")
             before = record_of(req)
             for name, value in changes.items():
                 setattr(req, name, SubmissionType(value) if name == "submission_type" else value)
