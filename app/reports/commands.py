@@ -3,7 +3,7 @@
     p20win report annual --fiscal-year 2026 --out annual.pdf
     p20win report status [--request Q0042] --out status.pdf
     p20win report dsa-register --out register.pdf
-    p20win report meeting --meeting 12 --out minutes.pdf
+    p20win report meeting --meeting 2026-04-21 [--board dgb] --out minutes.pdf
     p20win report invoice --invoice INV-2026-0007 --out invoice.pdf
     p20win report distribution --agency DOL --from 2025-07-01 --to 2026-06-30 --out letter.pdf
     p20win report destruction-certificate --request Q0042 --out certificate.pdf
@@ -47,8 +47,10 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
              "status of one request (--request) or of all open requests")
     p.add_argument("--request", metavar="NUMBER", help="a request number such as Q0042")
     kind("dsa-register", lambda r, a: r.dsa_register(), "register of data sharing agreements")
-    p = kind("meeting", lambda r, a: r.meeting(a.meeting), "agenda and minutes of a board meeting, with votes")
-    p.add_argument("--meeting", type=int, required=True, metavar="ID", help="the meeting's id")
+    p = kind("meeting", lambda r, a: r.meeting(_meeting(r, a)), "agenda and minutes of a board meeting, with votes")
+    p.add_argument("--meeting", required=True, metavar="DATE|ID",
+                   help="the meeting's date (YYYY-MM-DD) or its id")
+    p.add_argument("--board", choices=("dgb", "executive"), help="which board, when both met that day")
     p = kind("invoice", lambda r, a: r.invoice(r.invoice_id(a.invoice)), "fee invoice for a data recipient")
     p.add_argument("--invoice", required=True, metavar="NUMBER", help="an invoice number such as INV-2026-0007")
     p = kind("distribution", lambda r, a: r.distribution_letter(r.agency_id(a.agency), a.date_from, a.date_to),
@@ -60,6 +62,14 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--request", required=True, metavar="NUMBER", help="a request number such as Q0042")
     p = kind("audit", lambda r, a: r.audit(a.date_from, a.date_to), "audit events for a period, chain verified")
     _period(p)
+
+
+def _meeting(reports: Any, args: argparse.Namespace) -> int:
+    from app.models import Board
+
+    if args.meeting.isdigit():
+        return int(args.meeting)
+    return reports.meeting_id(_date(args.meeting), Board(args.board) if args.board else None)
 
 
 def _period(p: argparse.ArgumentParser) -> None:
@@ -104,6 +114,9 @@ def _run(args: argparse.Namespace, build: Callable[[Any, argparse.Namespace], ob
     except (StoreError, ServiceError) as exc:
         print(exc.message, file=sys.stderr)
         return EXIT_REFUSED
+    except argparse.ArgumentTypeError as exc:  # e.g. --meeting with a malformed date
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     finally:
         store.close()
     # Write beside the target first, so a failed render never leaves half a PDF under the real name.

@@ -138,6 +138,21 @@ class ReportingService(Service):
         return self._lookup(select(Agency.id).where(func.upper(Agency.code) == code.strip().upper()),
                             f"There is no agency with the code {code!r}.")
 
+    def meeting_id(self, on: date, board: Board | None = None) -> int:
+        """The meeting held on ``on`` (UTC day), of ``board`` when given; NotFound when none or ambiguous."""
+        lo = datetime.combine(on, time.min, UTC)
+        stmt = select(Meeting.id, Meeting.board).where(Meeting.starts_at >= lo,
+                                                       Meeting.starts_at < lo + timedelta(days=1))
+        if board is not None:
+            stmt = stmt.where(Meeting.board == board)
+        with self._read() as s:
+            found = s.execute(stmt).all()
+        if len(found) == 1:
+            return found[0][0]
+        if not found:
+            raise NotFound(f"No meeting is recorded on {on.isoformat()}.")
+        raise NotFound(f"{len(found)} meetings were held on {on.isoformat()}; say which board (--board).")
+
     def _lookup(self, stmt: object, missing: str) -> int:
         with self._read() as s:
             found = s.scalar(stmt)

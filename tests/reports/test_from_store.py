@@ -27,6 +27,7 @@ from app.reports.formatting import fiscal_year_bounds, fiscal_year_of, money, nu
 from app.services import Desk
 from app.services.errors import PermissionDenied
 from app.services.reporting import ReportingService
+from app.store import Store
 from tests.conftest import TEST_ADMIN, TEST_PASSPHRASE
 
 from . import pdfcheck
@@ -177,6 +178,15 @@ def test_cli_writes_the_pdf_and_refuses_bad_input(demo_store_file, tmp_path, mon
     assert cli.main(["report", "invoice", "--invoice", "NOPE-1", "--store", store_path, "--user", TEST_ADMIN,
                      "--out", str(tmp_path / "x.pdf")]) == 1
     assert "no invoice numbered" in capsys.readouterr().err
+    with Store.open(tmp_path / demo_store_file.name, TEST_ADMIN, TEST_PASSPHRASE) as copy:
+        with copy.read_session() as s:
+            held = s.scalar(select(Meeting.starts_at).where(Meeting.motions.any()).order_by(Meeting.id))
+    minutes = tmp_path / "minutes.pdf"
+    assert cli.main(["report", "meeting", "--meeting", held.date().isoformat(), "--store", store_path,
+                     "--user", TEST_ADMIN, "--out", str(minutes)]) == 0, capsys.readouterr()
+    assert "Meeting of" in pdfcheck.text(minutes)
+    assert cli.main(["report", "meeting", "--meeting", "2026-13-40", "--store", store_path, "--user", TEST_ADMIN,
+                     "--out", str(minutes)]) == 2
     monkeypatch.setenv("P20WIN_PASSPHRASE", "wrong passphrase entirely")
     assert cli.main(["report", "dsa-register", "--store", store_path, "--user", TEST_ADMIN,
                      "--out", str(tmp_path / "y.pdf")]) == 1
