@@ -8,7 +8,8 @@ from reportlab.platypus import Flowable, Spacer
 
 from .data import DestructionCertificateData, DistributionLetterData, InvoiceData
 from .formatting import long_date, money, number, short_date
-from .layout import AUTHOR, Column, ReportInfo, build_pdf, heading, label_value, no_activity, signature_block
+from .layout import AUTHOR, Column, ReportInfo, build_pdf, facts, heading, label_value, no_activity
+from .layout import signature_block
 from .layout import table, text
 
 
@@ -16,15 +17,15 @@ def render_invoice(data: InvoiceData, out: str | Path | BinaryIO) -> int:
     """A fee invoice to a data recipient, with payments received and the balance due."""
     info = ReportInfo(f"Invoice {data.number}", f"P20 WIN data request fees, invoice {data.number}", data.as_of)
     story: list[Flowable] = [text(f"Invoice {data.number}", "h1"), text(AUTHOR)]
-    story += [label_value("Status", data.status), label_value("Issued", long_date(data.issued_on)),
-              label_value("Payment due", long_date(data.due_on))]
+    story.append(facts([("Status", data.status), ("Issued", long_date(data.issued_on)),
+                        ("Payment due", long_date(data.due_on))]))
     story += heading("Bill to", 2)
     story += [text(data.recipient), text(data.recipient_address)]
     if data.representative:
         story.append(label_value("Attention", data.representative))
     story += heading("For", 2)
-    story += [label_value("Request", f"{data.request_number}: {data.request_title}"),
-              label_value("Data sharing agreement", data.dsa_number)]
+    story.append(facts([("Request", f"{data.request_number}: {data.request_title}"),
+                        ("Data sharing agreement", data.dsa_number)]))
     story.append(Spacer(1, 6))
     cols = [Column("Description", 3.6), Column("Quantity", 0.9, True), Column("Unit price", 1.2, True),
             Column("Amount", 1.2, True)]
@@ -74,11 +75,11 @@ def render_destruction_certificate(data: DestructionCertificateData, out: str | 
     info = ReportInfo(f"Certificate of data destruction: {data.request_number}",
                       f"Destruction certificate form for {data.dsa_number or data.request_number}", data.as_of)
     story: list[Flowable] = [text("Certificate of data destruction", "h1")]
-    story += [label_value("Request", f"{data.request_number}: {data.request_title}"),
-              label_value("Data sharing agreement", data.dsa_number or "not yet executed"),
-              label_value("Data recipient", data.recipient),
-              label_value("Authorized Representative", data.representative or "not recorded"),
-              label_value("Destroy by", long_date(data.destroy_by) if data.destroy_by else "not set")]
+    story.append(facts([("Request", f"{data.request_number}: {data.request_title}"),
+                        ("Data sharing agreement", data.dsa_number or "not yet executed"),
+                        ("Data recipient", data.recipient),
+                        ("Authorized Representative", data.representative or "not recorded"),
+                        ("Destroy by", long_date(data.destroy_by) if data.destroy_by else "not set")]))
     story += heading("Data covered", 2)
     story.append(text("All data received under the agreement above, in every copy and medium, from:"))
     story += [text(f"• {a}") for a in data.agencies] or [text("(no agencies recorded)")]

@@ -106,6 +106,16 @@ def label_value(label: str, value: object) -> Paragraph:
     return Paragraph(f"<b>{literal(label)}:</b> {literal(value)}", STYLES["body"])
 
 
+def facts(pairs: Sequence[tuple[str, object]], label_width: float = 2.1 * inch) -> Table:
+    """A compact two-column block of labelled facts (bold label, literal value), e.g. a request's header."""
+    t = Table([[Paragraph(f"<b>{literal(label)}</b>", STYLES["cell"]), Paragraph(literal(value), STYLES["cell"])]
+               for label, value in pairs], colWidths=[label_width, FRAME_WIDTH - label_width], hAlign="LEFT")
+    t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), BODY), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                           ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                           ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]))
+    return t
+
+
 @dataclass(frozen=True)
 class Column:
     """A table column: heading, share of the frame width, and whether its values are figures."""

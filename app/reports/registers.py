@@ -8,7 +8,8 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from .data import AuditReportData, DsaRegisterData, RequestStatus, RequestStatusData
 from .formatting import long_date, number, short_date
-from .layout import Column, ReportInfo, build_pdf, footnote, heading, label_value, no_activity, table, text
+from .layout import Column, ReportInfo, build_pdf, facts, footnote, heading, label_value, no_activity, table
+from .layout import text
 
 
 def render_request_status(data: RequestStatusData, out: str | Path | BinaryIO) -> int:
@@ -33,10 +34,11 @@ def render_request_status(data: RequestStatusData, out: str | Path | BinaryIO) -
 
 def _request_detail(r: RequestStatus, *, show_heading: bool) -> list[Flowable]:
     story: list[Flowable] = heading(f"{r.number}: {r.title}", 2) if show_heading else [text(r.title, "h2")]
-    story += [label_value("Recipient", r.recipient), label_value("Stage", f"{r.state} ({r.days_in_state} days)"),
-              label_value("Submission type", r.submission_type), label_value("Received", long_date(r.received_on)),
-              label_value("Data sharing agreement", r.dsa_number or "none yet"),
-              label_value("Non-disclosure agreements", f"{r.ndas_received} of {r.ndas_needed} received")]
+    story.append(facts([("Recipient", r.recipient), ("Stage", f"{r.state} ({r.days_in_state} days)"),
+                        ("Submission type", r.submission_type), ("Received", long_date(r.received_on)),
+                        ("Data sharing agreement", r.dsa_number or "none yet"),
+                        ("Non-disclosure agreements", f"{r.ndas_received} of {r.ndas_needed} received")]))
+    story.append(Spacer(1, 6))
     if r.agencies:
         story.append(table([Column("Agency", 2.5), Column("Data", 1), Column("Named users", 1),
                             Column("Decided", 1.2)],
