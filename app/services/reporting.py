@@ -1,4 +1,4 @@
-"""Queries that turn the store into the plain report inputs of ``app.reports.data`` (``desk.reports``).
+"""Queries that turn the store into the plain report inputs of ``app.reports.data``: ``ReportingService(desk)``.
 
 Each method reads in one session and returns frozen dataclasses, so rendering (``app.reports.render``) can
 run on any thread without touching the store. Definitions used by the annual report:
@@ -101,7 +101,8 @@ class ReportChoices:
 
 
 class ReportingService(Service):
-    """``desk.reports``: read-only; returns ``app.reports.data`` inputs. Raises PermissionDenied/NotFound."""
+    """Read-only; build it from any ``Desk``. Returns ``app.reports.data`` inputs; raises PermissionDenied,
+    NotFound and ValidationFailed (``.message`` is for the user)."""
 
     def _check(self, roles: frozenset[Role], doing: str) -> None:
         if self.actor.role not in roles:
