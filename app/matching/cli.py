@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--lower", type=_probability, help="lower end of the clerical-review band")
         p.add_argument("--upper", type=_probability, help="upper end of the clerical-review band")
         p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same result)")
+        p.add_argument("--labels", type=Path, help="TSV of clerically decided pairs: left_id right_id is_match")
         p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     link = sub.add_parser("link", help="link two matching files one-to-one")
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         record = run_match(mode, inputs, args.out, method_path=args.method, registry_path=args.registry,
                            column_map=_column_map(args.column_map), encoding=args.encoding,
                            threshold=args.threshold, lower=args.lower, upper=args.upper, seed=args.seed,
-                           progress=_Progress(quiet=args.quiet))
+                           labels_path=args.labels, progress=_Progress(quiet=args.quiet))
     except KeyboardInterrupt:
         print("\np20win-match: interrupted; this run's partial outputs were removed.", file=sys.stderr)
         return EXIT_INTERRUPTED

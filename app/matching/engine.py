@@ -104,6 +104,7 @@ class _Engine:
             raise MethodError(f"The two files share no field that method {method.label} compares.")
         self._t = time.perf_counter()
         self._t0 = self._t
+        self.labelled_used = 0
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _step(self, fraction: float, message: str):
@@ -242,8 +243,9 @@ class _Engine:
         right_ids = pd.Index(self.coded.right_frame["record_id"])
         li = left_ids.get_indexer(labels["left_id"])
         ri = right_ids.get_indexer(labels["right_id"])
-        ok = (li >= 0) & (ri >= 0)
+        ok = (li >= 0) & (ri >= 0)   # labels naming records not in these files are ignored
         levels, _ = self._score_pairs(li[ok], ri[ok])
+        self.labelled_used = int(ok.sum())
         return levels, labels["is_match"].to_numpy(bool)[ok]
 
     def _null_rates(self) -> dict:
@@ -399,7 +401,7 @@ class _Engine:
             "mode": "dedupe" if self.coded.dedupe else "link",
             "thresholds": {"lower": round(lower, 6), "threshold": round(threshold, 6), "upper": round(upper, 6)},
             "passes": passes,
-            "parameters": {"lambda": self.lam,
+            "parameters": {"lambda": self.lam, "labelled_pairs": self.labelled_used,
                            "em": {"iterations": self.em.iterations, "converged": self.em.converged,
                                   "log_likelihood": (round(self.em.log_likelihood, 4)
                                                      if np.isfinite(self.em.log_likelihood) else None),

@@ -22,7 +22,7 @@ import pandas as pd
 
 import app
 from app.matching import engine
-from app.matching.io import excel_safe, read_matching_file, write_rejections
+from app.matching.io import MatchInputError, excel_safe, read_matching_file, write_rejections
 from app.matching.method import load_method
 from app.matching.registry import Registry
 from app.matching.standardise import standardise
@@ -98,9 +98,12 @@ class _Outputs:
 def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, method_path: str | Path | None = None,
               registry_path: str | Path | None = None, column_map: Mapping[str, str] | None = None,
               encoding: str | None = None, threshold: float | None = None, lower: float | None = None,
-              upper: float | None = None, seed: int = 1, progress: engine.Progress | None = None,
-              cancel: threading.Event | None = None) -> dict:
+              upper: float | None = None, seed: int = 1, labels_path: str | Path | None = None,
+              progress: engine.Progress | None = None, cancel: threading.Event | None = None) -> dict:
     """Run a link (two inputs) or dedupe (one input) and write the outputs; returns the run record.
+
+    labels_path: optional TSV of clerically decided pairs (`left_id right_id is_match`, is_match 1/0 or
+    yes/no; for dedupe the two columns name records of the one file) used when estimating m.
 
     Raises MatchInputError, MethodError, MethodNotApproved or RegistryError (each with `.message`) before
     writing anything, MatchCancelled if `cancel` is set; on any failure no output of this run remains.
@@ -112,6 +115,7 @@ def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, metho
     method = load_method(method_path)
     registry = Registry(registry_path) if registry_path else Registry.default()
     registry.require(method)   # refuse before reading any personal data
+    labels = read_labels(labels_path) if labels_path else None
     timings: dict[str, float] = {}
     reads, frames = [], []
     for i, path in enumerate(inputs):
@@ -130,7 +134,7 @@ def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, metho
         report(0.1 + 0.85 * fraction, message)
 
     options = dict(registry=registry, seed=seed, threshold=threshold, lower=lower, upper=upper,
-                   progress=inner, cancel=cancel)
+                   labelled_pairs=labels, progress=inner, cancel=cancel)
     if mode == "link":
         result = engine.link(frames[0], frames[1], method, **options)
     else:
@@ -172,6 +176,25 @@ def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, metho
         (out / stale).unlink(missing_ok=True)
     report(1.0, "Done")
     return record
+
+
+def read_labels(path: str | Path) -> pd.DataFrame:
+    """Labelled pairs from a TSV (`left_id right_id is_match`); MatchInputError if unusable."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise MatchInputError(f"Labelled pairs {path.name} cannot be read: {exc}") from None
+    missing = {"left_id", "right_id", "is_match"} - set(frame.columns)
+    if missing:
+        raise MatchInputError(f"Labelled pairs {path.name} lack the column(s) {', '.join(sorted(missing))}.")
+    decision = frame["is_match"].str.strip().str.lower()
+    known = decision.isin(["1", "0", "yes", "no", "true", "false", "match", "non-match"])
+    if not known.all():
+        rows = [str(i + 2) for i in frame.index[~known][:5]]
+        raise MatchInputError(f"Labelled pairs {path.name}: is_match must be 1/0 or yes/no (lines {', '.join(rows)}).")
+    return pd.DataFrame({"left_id": frame["left_id"], "right_id": frame["right_id"],
+                         "is_match": decision.isin(["1", "yes", "true", "match"]).to_numpy()})
 
 
 def _json_default(value):

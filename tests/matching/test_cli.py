@@ -151,3 +151,15 @@ def test_module_entry_point_runs_headless():
     done = subprocess.run([sys.executable, "-m", "app.matching", "--version"], capture_output=True, text=True,
                           env=env, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("p20win-match ")
+
+
+def test_labelled_pairs_file_is_read_and_checked(setup, tmp_path, capsys):
+    files, method, registry, _ = setup
+    truth = pd.read_csv(files["truth"], sep="\t", dtype=str).head(30)
+    labels = tmp_path / "labels.tsv"
+    truth.assign(is_match="yes").to_csv(labels, sep="\t", index=False)
+    assert cli.main(_link_args(files, tmp_path / "o", method, registry, "--labels", str(labels))) == 0
+    assert json.loads((tmp_path / "o" / "run.json").read_text())["parameters"]["labelled_pairs"] == 30
+    truth.assign(is_match="perhaps").to_csv(labels, sep="\t", index=False)
+    assert cli.main(_link_args(files, tmp_path / "o2", method, registry, "--labels", str(labels))) == 2
+    assert "is_match must be 1/0 or yes/no" in capsys.readouterr().err
