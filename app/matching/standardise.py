@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -56,16 +55,9 @@ def raw_text(frame: pd.DataFrame, column: str) -> np.ndarray:
     return values
 
 
-def _spread(codes: np.ndarray, per_value) -> np.ndarray:
-    """Per-distinct-value results back onto the rows; code -1 (missing) gives None."""
-    mapped = np.empty(len(per_value) + 1, dtype=object)
-    mapped[:-1] = per_value
-    mapped[-1] = None
-    return mapped[codes]
-
-
 def _spread_string(codes: np.ndarray, per_value, index: pd.Index) -> pd.Series:
-    """Like `_spread` but straight into a ``string`` column: the distinct values are converted, not rows."""
+    """Per-distinct-value results back onto the rows as a ``string`` column (code -1, missing, gives <NA>);
+    only the distinct values are converted."""
     distinct = pd.array(np.append(np.asarray(per_value, dtype=object), None), dtype="string")
     return pd.Series(distinct.take(codes, allow_fill=True), index=index)
 
@@ -166,7 +158,7 @@ def check_dates(values: np.ndarray, today: dt.date | None = None) -> tuple[np.nd
     for i, t in enumerate(texts):
         if not t:
             continue
-        if t.isdigit() and len(t) == 8:
+        if t.isascii() and t.isdigit() and len(t) == 8:
             value, why = _real_date(int(t[:4]), int(t[4:6]), int(t[6:]), today)
             if value is None:  # MMDDYYYY, sent by some older systems
                 alt, _ = _real_date(int(t[4:]), int(t[:2]), int(t[2:4]), today)

@@ -117,6 +117,7 @@ def test_gender_codes(raw, expected):
     ("2001-03-15 00:00:00", 20010315), ("3/15/2001 12:00:00 AM", 20010315), ("2001-03-15T00:00:00", 20010315),
     ("03152001", 20010315), ("20010230", None), ("2001-13-01", None), ("18991231", None),
     ("20260602", None), ("20260601", 20260601), ("not a date", None), ("", None), ("36966", None),
+    ("²⁰⁰¹⁰³¹⁵", None), ("٢٠٠١-٠٣-١٥", 20010315),
 ])
 def test_dates(raw, expected):
     row = std(DOB=[raw]).iloc[0]
@@ -187,6 +188,7 @@ def test_missing_synthetic_id_is_a_programming_error():
 
 
 cell = st.one_of(st.none(), st.text(max_size=30), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
+                 st.text(alphabet="0123456789²٢-/. :APMT", max_size=14),  # near-dates, near-SSNs
                  st.sampled_from(["", " ", "Jr", "DE LA", "'", "-", "0", "9/9/99", "=cmd()", "<b>x</b>"]))
 
 
