@@ -34,7 +34,7 @@ from app.jobs import Job
 from app.models import Decision, RequestState
 from app.services.finance import fiscal_year_of
 from app.services.lifecycle import LABELS, MAIN_LINE, TERMINAL
-from app.views.style import LATE_COLOUR, colours, is_dark
+from app.views.style import LATE_COLOUR, appearance, colours, is_dark
 from app.views.table import cents
 from app.views.widgets import clear_layout
 
@@ -154,6 +154,9 @@ class DashboardPage(QWidget):
         self.drill: dict[str, frozenset[int]] = {}
         self._generation = 0
         self.loaded = False
+        self.figures: Figures | None = None
+        # Charts take their colours when drawn: draw again when the system switches light/dark.
+        appearance.changed.connect(self._redraw_charts)
         self.job: Job | None = None
 
         title = QLabel("Dashboard", objectName="pageTitle")
@@ -240,6 +243,7 @@ class DashboardPage(QWidget):
     def _show(self, figures: Figures, generation: int) -> None:
         if generation != self._generation:
             return
+        self.figures = figures
         self.greeting.setText(f"{self.context.display_name} · {figures.today:%A %d %B %Y}")
         self.stage_counts = figures.stage_counts
         self._draw_stages()
@@ -281,6 +285,11 @@ class DashboardPage(QWidget):
         self.budget_line.set_count(
             1, f"{cents(summary.spent_cents)} of {cents(summary.budgeted_cents)} ({share:.0%}) in FY{fiscal_year}")
         self._draw_budget(summary)
+
+    def _redraw_charts(self, *_: object) -> None:
+        if self.figures is not None:
+            self._draw_stages()
+            self._show_money(self.figures)
 
     # -- charts -------------------------------------------------------------------------------------------
     def _chart(self) -> QChart:

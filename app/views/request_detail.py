@@ -251,7 +251,7 @@ class RequestDetailPage(QWidget):
         for field, label, multiline in OVERVIEW_FIELDS:
             edit = QPlainTextEdit() if multiline else QLineEdit()
             if multiline:
-                edit.setMaximumHeight(70)
+                edit.setMaximumHeight(52)
             edit.setReadOnly(not can_edit)
             self.overview_errors.add_row(form, label, field, edit)
             self.overview_edits[field] = edit

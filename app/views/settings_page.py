@@ -28,6 +28,7 @@ from app.store import StoreError
 from app.store.keyslots import check_new_passphrase
 from app.views.application import DEFAULT_IDLE_MINUTES, idle_minutes
 from app.views.request_detail import SimpleTable
+from app.views.style import scheme_preference, set_scheme_preference
 from app.views.table import Column, cents, humanise
 from app.views.widgets import FormDialog, call_service, date_edit, enum_combo, heading
 
@@ -58,7 +59,7 @@ class SettingsPage(QWidget):
         self.tabs.setDocumentMode(True)
         if context.is_admin:
             self.tabs.addTab(self._users_tab(), "Users && roles")
-        self.tabs.addTab(self._security_tab(), "Lock && backup")
+        self.tabs.addTab(self._security_tab(), "Lock, backup && colours")
         self.tabs.addTab(self._fees_tab(), "Fee schedule")
         self.tabs.addTab(self._holidays_tab(), "Holidays")
         layout = QVBoxLayout(self)
@@ -185,6 +186,13 @@ class SettingsPage(QWidget):
         form.addRow("Lock after no input for", self.idle)
         form.addRow("", QLabel(f"Locking closes the store; unlocking needs the passphrase again (default "
                                f"{DEFAULT_IDLE_MINUTES} min).", objectName="muted", wordWrap=True))
+        self.scheme = QComboBox()
+        self.scheme.setAccessibleName("Colours")
+        for key, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
+            self.scheme.addItem(label, key)
+        self.scheme.setCurrentIndex(max(0, self.scheme.findData(scheme_preference())))
+        self.scheme.currentIndexChanged.connect(lambda _: set_scheme_preference(self.scheme.currentData()))
+        form.addRow("Colours", self.scheme)
         self.backup_folder = QLineEdit(str(QSettings().value("backup/folder", str(Path.home()))))
         self.backup_folder.setAccessibleName("Backup folder")
         browse = QPushButton("Choose…")

@@ -1,7 +1,7 @@
 """The application's look: Fusion with a light or dark palette following the system, plus one style sheet."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -29,8 +29,38 @@ OK_COLOUR = "#2e7d32"
 LATE_COLOUR = "#c62828"
 
 
+SCHEMES = ("system", "light", "dark")
+
+
+class Appearance(QObject):
+    """Emits ``changed()`` after the colours changed (system switch or the Settings choice)."""
+
+    changed = Signal()
+
+
+appearance = Appearance()
+
+
+def scheme_preference() -> str:
+    """"system" (follow the operating system), "light" or "dark" (Settings key ``appearance/scheme``)."""
+    value = str(QSettings().value("appearance/scheme", "system"))
+    return value if value in SCHEMES else "system"
+
+
 def is_dark() -> bool:
+    preference = scheme_preference()
+    if preference != "system":
+        return preference == "dark"
     return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
+
+
+def set_scheme_preference(preference: str) -> None:
+    """Remember the choice and restyle the running application at once."""
+    QSettings().setValue("appearance/scheme", preference if preference in SCHEMES else "system")
+    app = QApplication.instance()
+    restyle = getattr(app, "p20_restyle", None)
+    if restyle is not None:
+        restyle()
 
 
 def colours() -> dict[str, str]:
@@ -69,6 +99,8 @@ def apply_style(app: QApplication) -> None:
         for key, value in c.items():
             sheet = sheet.replace(f"@{key}@", value)
         app.setStyleSheet(sheet)
+        appearance.changed.emit()
 
+    app.p20_restyle = restyle
     restyle()
     QGuiApplication.styleHints().colorSchemeChanged.connect(restyle)

@@ -60,6 +60,7 @@ def main() -> None:
     from app.views.application import FirstRunWizard, UnlockDialog
     from app.views.context import DeskContext
     from app.views.main_window import SCREENS, MainWindow
+    from app.views.style import set_scheme_preference
 
     path = args.store or demo_store_path()
     store = Store.open(path, DEMO_USER, DEMO_PASSPHRASE) if path.exists() else open_demo_store(path)
@@ -100,6 +101,15 @@ def main() -> None:
         requests = window.show_screen("requests")
         requests.list_page.set_column_filter("state", "Board review")
         save(window, "13-requests-filtered", app)
+
+        # The same desk in dark colours (it follows the system's scheme unless Settings says otherwise).
+        set_scheme_preference("dark")
+        window.show_screen("dashboard")
+        save(window, "16-dashboard-dark", app)
+        detail = window.open_request(chosen.id)
+        detail.tabs.setCurrentIndex(0)
+        save(window, "17-request-dark", app)
+        set_scheme_preference("system")
         window.close()
     finally:
         store.close()
