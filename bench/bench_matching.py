@@ -245,12 +245,14 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results)
     OUT.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     doc = {"when": stamp, "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                       "python": platform.python_version()},
+           # The engine changes often: say which commit was measured (uncommitted edits are not captured).
+           "commit": commit.stdout.strip() or None,
            "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
            "results": results}
-    for name in (f"results-{stamp}.json", "latest.json"):
-        (OUT / name).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    (OUT / f"results-{stamp}.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     print(f"\nresults: {OUT / f'results-{stamp}.json'}")
     return 0
 
