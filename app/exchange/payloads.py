@@ -118,7 +118,8 @@ def record(fields: dict[str, Checker]) -> Checker:
             raise _fail(path, "must be an object")
         unknown, missing = set(value) - set(fields), set(fields) - set(value)
         if unknown:
-            raise _fail(path, f"has unexpected fields {sorted(unknown)}")
+            raise _fail(path, f"has unexpected fields {sorted(unknown)} (if the sender runs a newer P20 WIN Desk, "
+                              "update this one)")
         if missing:
             raise _fail(path, f"lacks the fields {sorted(missing)}")
         return {name: checker(value[name], f"{path}.{name}") for name, checker in fields.items()}
