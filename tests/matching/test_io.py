@@ -5,6 +5,8 @@ import hashlib
 import numpy as np
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.matching import io as mio
 from app.matching.io import MatchInputError, read_matching_file, write_rejections
@@ -333,3 +335,25 @@ def test_row_numbers_line_up_with_a_large_streamed_file(tmp_path):
     assert np.array_equal(result.row_numbers, kept + 2)
     assert list(result.frame["SyntheticID"].iloc[[0, -1]]) == [f"S{kept[0]}", f"S{kept[-1]}"]
     assert sorted(result.rejections["row_number"]) == sorted(i + 2 for i in bad)
+
+
+line = st.one_of(st.text(alphabet=st.characters(codec="utf-8"), max_size=60),
+                 st.lists(st.text(max_size=8), min_size=1, max_size=12).map("\t".join),
+                 st.builds(person, last=st.text(max_size=10).map(lambda t: t.replace("\n", "")),
+                           sid=st.text(min_size=0, max_size=4).map(lambda t: t.replace("\n", ""))))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=st.sampled_from([HEADER, HEADER.replace("\t", ","), "SyntheticID\tLastName", "x"]),
+       rows=st.lists(line, max_size=8), tail=st.binary(max_size=12), encoding=st.sampled_from([None, "cp1252"]))
+def test_any_file_gives_a_result_or_a_message(tmp_path, header, rows, tail, encoding):
+    path = tmp_path / "fuzz.tsv"
+    path.write_bytes("\n".join([header, *rows]).encode("utf-8", "surrogatepass") + tail)
+    try:
+        result = read_matching_file(path, encoding=encoding)
+    except MatchInputError as exc:
+        assert exc.message
+        return
+    assert len(result.frame) == len(result.row_numbers) > 0
+    assert result.frame["SyntheticID"].is_unique
+    standardise(result.frame)
