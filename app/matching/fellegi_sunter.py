@@ -198,11 +198,20 @@ def estimates(p_accepted: np.ndarray, p_all: np.ndarray) -> dict:
 
 
 def pattern_counts(levels: np.ndarray) -> pd.DataFrame:
-    """Distinct rows of levels (columns c0..cK-1) with their count `n`."""
-    frame = pd.DataFrame(levels, columns=[f"c{k}" for k in range(levels.shape[1])])
-    if not len(frame):
-        return frame.assign(n=np.zeros(0, np.int64))
-    return frame.value_counts(sort=False).rename("n").reset_index()
+    """Distinct rows of levels (columns c0..cK-1) with their count `n`.
+
+    Each row is packed into one int64 (4 bits a level; method.py caps levels and comparisons to fit),
+    so counting costs a hash of one integer per pair instead of a K-column group-by.
+    """
+    k_count = levels.shape[1]
+    codes = np.zeros(len(levels), np.int64)
+    for k in range(k_count):
+        codes |= levels[:, k].astype(np.int64) << (4 * k)
+    counts = pd.Series(codes).value_counts(sort=False)
+    distinct = counts.index.to_numpy(np.int64)
+    frame = pd.DataFrame({f"c{k}": ((distinct >> (4 * k)) & 15).astype(np.uint8) for k in range(k_count)})
+    frame["n"] = counts.to_numpy(np.int64)
+    return frame
 
 
 def estimate_lambda(patterns: np.ndarray, counts: np.ndarray, level_w: list[np.ndarray], possible: int) -> float:

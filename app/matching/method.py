@@ -33,6 +33,9 @@ LEVEL_TYPES = {
 # comparison, so masking in EM works on these families.
 FIELD_FAMILY = {"dob_year": "dob", "dob_month": "dob", "dob_day": "dob", "first_initial": "first_name",
                 "first_name_canonical": "first_name", "last_name_first": "last_name", "last_name_last": "last_name"}
+# Level numbers (with 'missing' and 'else') fit in 4 bits and a pair's levels in one int64 (EM patterns).
+MAX_LEVELS = 13
+MAX_COMPARISONS = 15
 _KEY_RE = re.compile(r"^(\w+)\(([\w, ]+)\)$")
 
 
@@ -216,10 +219,12 @@ def parse_method(document: dict, *, source: str = "method") -> Method:
                 raise MethodError(f"{source}: {where}.levels[{j}] swaps with unknown field {params['other']!r}.")
             levels.append(Level(need(lv, "label", str, f"{where}.levels[{j}]"), kind,
                                 float(lv.get("tf", 0.0)), params))
-        if not levels:
-            raise MethodError(f"{source}: {where} has no levels.")
+        if not levels or len(levels) > MAX_LEVELS:
+            raise MethodError(f"{source}: {where} needs 1 to {MAX_LEVELS} levels.")
         comparisons.append(Comparison(need(c, "name", str, where), fld, tuple(levels),
                                       tuple(c.get("unless_available", ()))))
+    if len(comparisons) > MAX_COMPARISONS:
+        raise MethodError(f"{source}: at most {MAX_COMPARISONS} comparisons.")
     names = [c.name for c in comparisons]
     if len(set(names)) != len(names):
         raise MethodError(f"{source}: comparison names must be unique.")
