@@ -244,3 +244,19 @@ def test_revoked_installation_is_refused_until_trusted_again(pair, usb):
         hub.exchange.send("completion", _minimal_completion() | {"request_number": opm.number}, usb)
     hub.exchange.trust(opm.exchange.public_identity_file(), opm.exchange.identity().fingerprint)
     assert not hub.exchange.import_package(data).already_imported
+
+
+def test_a_real_run_record_travels_in_a_completion(pair, usb, tmp_path):
+    """The matching engine's own run.json (files matched on generated people) passes the person-data check."""
+    from bench.generate import generate
+    from app.matching.run import run_match
+
+    opm, hub = pair
+    paths = generate("full", 300, seed=11).write(tmp_path / "files")
+    run = run_match("link", [paths["left"], paths["right"]], tmp_path / "run")
+    hub.exchange.import_package(_send_work_order(opm, usb).path.read_bytes())
+    hub_matches(hub, opm.number)
+    completion = hub.exchange.completion(opm.number, counts={"matched": 280}, run=json.loads(json.dumps(run)))
+    received = opm.exchange.import_package(hub.exchange.send("completion", completion, usb).path.read_bytes())
+    logged = opm.exchange.contents_of(opm.exchange.log()[0].package_id)
+    assert received.kind == "completion" and logged["run"]["inputs"][0]["sha256"] == run["inputs"][0]["sha256"]
