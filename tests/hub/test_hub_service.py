@@ -1,0 +1,67 @@
+"""The hub's use cases through the real services, store, engine and files."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from app.services.errors import RuleViolation
+from app.services.hub import HubService, check_file, check_matrix, load_review, match_files, why
+
+
+def test_matrix_check_refuses_personal_columns(tmp_path):
+    good = tmp_path / "good.tsv"
+    good.write_text("left_id\tright_id\nK000123\tP000456\nK000124\tP000999\n")
+    assert check_matrix(good) == []
+    dob = tmp_path / "dob.tsv"
+    dob.write_text("left_id\tright_id\tBirth\nK000123\tP000456\t20010304\nK000124\tP000999\t2002-11-30\n")
+    assert check_matrix(dob) == ["column 'Birth' holds values shaped like dates"]
+    named = tmp_path / "named.tsv"
+    named.write_text("left_id\tLastName\tx\nK1\tSMITH\t123-45-6789\nK2\tO'BRIEN\t987654320\n")
+    problems = check_matrix(named)
+    assert any("LastName" in p for p in problems) and any("SSNs" in p for p in problems)
+
+
+def test_register_match_review_deliver_destroy(hub_world, tmp_path):
+    world, ready, waiting, files = hub_world
+    hub = HubService(world.hub)
+    left, right = check_file(files["left"]), check_file(files["right"])
+    assert left.rows > 1000 and len(left.sha256) == 64
+    with pytest.raises(RuleViolation, match="no executed DSA"):
+        hub.register_file(waiting, left, sender_agency_id=world.ag["SDE"], received_on=datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    lf = hub.register_file(ready, left, sender_agency_id=world.ag["SDE"], received_on=today)
+    rf = hub.register_file(ready, right, sender_agency_id=world.ag["DOL"], received_on=today)
+    record = match_files(hub.file(lf), hub.file(rf), tmp_path / "work" / "run1")
+    run_id = hub.record_run(ready, lf, rf, tmp_path / "work" / "run1", record)
+    run = hub.run(run_id)
+    review = load_review(run)
+    assert len(review) > 0
+    pair = review.iloc[0]
+    parts = why(run.record, pair)
+    assert sum(w for _, w in parts) == pytest.approx(float(pair["match_weight"]), abs=1e-3)
+
+    # Reject an accepted pair, accept a rejected one: the final matrix follows the reviewer.
+    accepted = review[review["decision"] == "match"].iloc[0]
+    hub.decide(run_id, accepted["left_id"], accepted["right_id"], "non-match")
+    path, n = hub.write_final_matrix(run_id)
+    final = pd.read_csv(path, sep="\t", dtype=str)
+    assert not ((final["left_id"] == accepted["left_id"]) & (final["right_id"] == accepted["right_id"])).any()
+    assert hub.undo(run_id).decision == "non-match"
+    assert hub.decisions(run_id) == []
+
+    bad = tmp_path / "with_dob.tsv"
+    final.assign(DOB="20010101").to_csv(bad, sep="\t", index=False)
+    with pytest.raises(RuleViolation, match="DOB"):
+        hub.deliver(run_id, tmp_path / "out", "Dr Rep", matrix=bad)
+    written = hub.deliver(run_id, tmp_path / "out", "Dr Rep")
+    assert {p.name for p in written} >= {"id_matrix.tsv", "run.json"}
+    log = world.hub.matchlog.page(request_id=ready)
+    assert all(r.id_matrix_sent_to == "Dr Rep" and r.matched_on == today for r in log)
+
+    done = hub.destroy(ready)
+    assert len(done) == 3 and not files["left"].exists() and not (tmp_path / "work" / "run1").exists()
+    assert all(r.inputs_destroyed_on == today for r in world.hub.matchlog.page(request_id=ready))
+    assert hub.certificate_pdf(ready, tmp_path / "cert.pdf") >= 1
+    assert (tmp_path / "cert.pdf").read_bytes().startswith(b"%PDF")
