@@ -34,6 +34,9 @@ from .user import Role, User
 # The exchange engineer's tables (identity keys, peers, package log), when that module exists.
 if find_spec(f"{__name__}.exchange") is not None:
     from . import exchange  # noqa: F401
+# The hub workspace's tables (registered files, runs, review decisions), when that module exists.
+if find_spec(f"{__name__}.hub") is not None:
+    from . import hub  # noqa: F401
 
 __all__ = [
     "Actual", "Agency", "AgencyApproval", "AgencyContact", "AgencyContribution", "AgencyRole",

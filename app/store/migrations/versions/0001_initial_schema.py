@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 12:21:00.245661
+Create Date: 2026-11-26 12:57:36.761593
 
 """
 from typing import Sequence, Union
@@ -280,6 +280,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('number', name=op.f('uq_data_requests_number'))
     )
     with op.batch_alter_table('data_requests', schema=None) as batch_op:
+        batch_op.create_index('ix_data_requests_received_on', ['received_on', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_data_requests_recipient_id'), ['recipient_id'], unique=False)
         batch_op.create_index('ix_data_requests_state', ['state'], unique=False)
 
@@ -336,7 +337,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_communications'))
     )
     with op.batch_alter_table('communications', schema=None) as batch_op:
-        batch_op.create_index('ix_communications_occurred_at', ['occurred_at'], unique=False)
+        batch_op.create_index('ix_communications_occurred_at', ['occurred_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_communications_request_id'), ['request_id'], unique=False)
 
     op.create_table('data_elements',
@@ -536,6 +537,22 @@ def upgrade() -> None:
     with op.batch_alter_table('fund_distributions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fund_distributions_dsa_id'), ['dsa_id'], unique=False)
 
+    op.create_table('hub_files',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('match_log_id', sa.Integer(), nullable=False),
+    sa.Column('path', sa.Text(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('rows', sa.Integer(), nullable=False),
+    sa.Column('rejected', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('destroyed_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['match_log_id'], ['match_log.id'], name=op.f('fk_hub_files_match_log_id_match_log')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hub_files'))
+    )
+    with op.batch_alter_table('hub_files', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hub_files_match_log_id'), ['match_log_id'], unique=False)
+
     op.create_table('invoices',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=32), nullable=False),
@@ -564,6 +581,27 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['motion_id'], ['motions.id'], name=op.f('fk_votes_motion_id_motions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('motion_id', 'member_id', name=op.f('pk_votes'))
     )
+    op.create_table('hub_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('left_file_id', sa.Integer(), nullable=False),
+    sa.Column('right_file_id', sa.Integer(), nullable=False),
+    sa.Column('method', sa.String(length=200), nullable=False),
+    sa.Column('out_dir', sa.Text(), nullable=False),
+    sa.Column('run_record', sa.Text(), nullable=False),
+    sa.Column('two_person_review', sa.Boolean(), nullable=False),
+    sa.Column('finished_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('delivered_on', sa.Date(), nullable=True),
+    sa.Column('delivered_to', sa.String(length=200), nullable=False),
+    sa.Column('destroyed_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['left_file_id'], ['hub_files.id'], name=op.f('fk_hub_runs_left_file_id_hub_files')),
+    sa.ForeignKeyConstraint(['request_id'], ['data_requests.id'], name=op.f('fk_hub_runs_request_id_data_requests')),
+    sa.ForeignKeyConstraint(['right_file_id'], ['hub_files.id'], name=op.f('fk_hub_runs_right_file_id_hub_files')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hub_runs'))
+    )
+    with op.batch_alter_table('hub_runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hub_runs_request_id'), ['request_id'], unique=False)
+
     op.create_table('invoice_lines',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('invoice_id', sa.Integer(), nullable=False),
@@ -591,12 +629,31 @@ def upgrade() -> None:
     with op.batch_alter_table('receipts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_receipts_invoice_id'), ['invoice_id'], unique=False)
 
+    op.create_table('hub_review_decisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('left_id', sa.String(length=100), nullable=False),
+    sa.Column('right_id', sa.String(length=100), nullable=False),
+    sa.Column('decision', sa.String(length=10), nullable=False),
+    sa.Column('reviewer', sa.String(length=100), nullable=False),
+    sa.Column('decided_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['hub_runs.id'], name=op.f('fk_hub_review_decisions_run_id_hub_runs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hub_review_decisions'))
+    )
+    with op.batch_alter_table('hub_review_decisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hub_review_decisions_run_id'), ['run_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('hub_review_decisions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hub_review_decisions_run_id'))
+
+    op.drop_table('hub_review_decisions')
     with op.batch_alter_table('receipts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_receipts_invoice_id'))
 
@@ -605,11 +662,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_invoice_lines_invoice_id'))
 
     op.drop_table('invoice_lines')
+    with op.batch_alter_table('hub_runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hub_runs_request_id'))
+
+    op.drop_table('hub_runs')
     op.drop_table('votes')
     with op.batch_alter_table('invoices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invoices_dsa_id'))
 
     op.drop_table('invoices')
+    with op.batch_alter_table('hub_files', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hub_files_match_log_id'))
+
+    op.drop_table('hub_files')
     with op.batch_alter_table('fund_distributions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_fund_distributions_dsa_id'))
 
@@ -672,6 +737,7 @@ def downgrade() -> None:
     with op.batch_alter_table('data_requests', schema=None) as batch_op:
         batch_op.drop_index('ix_data_requests_state')
         batch_op.drop_index(batch_op.f('ix_data_requests_recipient_id'))
+        batch_op.drop_index('ix_data_requests_received_on')
 
     op.drop_table('data_requests')
     with op.batch_alter_table('actuals', schema=None) as batch_op:
