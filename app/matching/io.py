@@ -73,6 +73,23 @@ def _key(name: str) -> str:
 
 
 _CANONICAL = {_key(c): c for c in INPUT_COLUMNS}
+# Names agencies use for the same fields. Only suggested, never applied: a column map is the user's call.
+_LIKELY = {_key(k): v for k, v in {
+    "Surname": "LastName", "Family Name": "LastName", "Last": "LastName", "LName": "LastName",
+    "Given Name": "FirstName", "First": "FirstName", "FName": "FirstName", "Middle": "MiddleName",
+    "Middle Initial": "MiddleName", "MI": "MiddleName", "Date of Birth": "DOB", "Birth Date": "DOB",
+    "Birthdate": "DOB", "BirthDt": "DOB", "Sex": "Gender", "Social Security Number": "SSN", "SocSec": "SSN",
+    "CEEB": "HighSchoolCode", "CEEB Code": "HighSchoolCode", "School Code": "HighSchoolCode",
+    "School Name": "HighSchoolName", "State Student ID": "SASID", "Student ID": "SASID",
+    "Synthetic Key": "SyntheticID", "Record ID": "SyntheticID", "Study ID": "SyntheticID",
+}.items()}
+
+
+def _suggest(names: list[str]) -> str:
+    """' Maybe: "Date of Birth=DOB", ...' for ignored columns whose names agencies often use for a field."""
+    pairs = [f"{n}={_LIKELY[_key(n)]}" for n in names if _key(n) in _LIKELY]
+    return f" If {'they hold' if len(pairs) > 1 else 'it holds'} a matching field, use a column map: " \
+           f"--column-map \"{','.join(pairs)}\"." if pairs else ""
 
 
 def _plural(n: int, word: str) -> str:
@@ -241,10 +258,11 @@ def _map_columns(name: str, header: list[str],
         if not positions:
             raise MatchInputError(f"None of the names in the first line of {name} is a matching field ({found}), "
                                   "so it does not look like a matching file. Its first line must name the "
-                                  f"columns ({', '.join(INPUT_COLUMNS)}); for other names give a column map.")
+                                  f"columns ({', '.join(INPUT_COLUMNS)}); for other names give a column map."
+                                  + _suggest(header))
         raise MatchInputError(f"{name} has no SyntheticID column (found {found}). Every row needs the agency's "
                               "synthetic ID; if the file calls it something else, give a column map, e.g. "
-                              '{"RecordKey": "SyntheticID"}.')
+                              '{"RecordKey": "SyntheticID"}.' + _suggest(header))
     if not set(positions.values()) & set(_IDENTIFYING):
         raise MatchInputError(f"{name} has no identifying columns (names, DOB, SSN or SASID), so nothing can be "
                               "matched. Check the header or give a column map.")
@@ -769,7 +787,8 @@ def read_matching_file(path: str | Path, *, column_map: Mapping[str, str] | None
     frame, row_numbers, bad, rows_in_file, ignored = (result.frame, result.row_numbers, result.bad,
                                                       result.rows_in_file, result.ignored)
     if ignored:
-        warnings.append(f"Columns not used for matching were ignored: {', '.join(i[:40] for i in ignored)}.")
+        warnings.append(f"Columns not used for matching were ignored: {', '.join(i[:40] for i in ignored)}."
+                        + _suggest(ignored))
     if rows_in_file <= 0:
         raise MatchInputError(f"{path.name} has a header but no data rows.")
     kind = "wage" if set(frame.columns) & _WAGE_ONLY else "p20win"

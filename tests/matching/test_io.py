@@ -46,6 +46,10 @@ def test_header_names_ignore_case_spaces_and_underscores(tmp_path):
     result = read_matching_file(tsv(tmp_path, "Smith\tAnn\t20010315\tS1\tfree text", header=header))
     assert list(result.frame.columns) == ["LastName", "FirstName", "DOB", "SyntheticID"]
     assert result.ignored_columns == ["Notes"] and any("Notes" in w for w in result.warnings)
+    assert not any("column map" in w for w in result.warnings)
+    result = read_matching_file(tsv(tmp_path, "Smith\tF\t20010315\tS1", name="sex.tsv",
+                                    header="LastName\tSex\tDate of Birth\tSyntheticID"))
+    assert any('--column-map "Sex=Gender,Date of Birth=DOB"' in w for w in result.warnings)
 
 
 def test_wage_layout(tmp_path):
@@ -241,7 +245,7 @@ def test_identity_duplicates_need_every_field_equal(tmp_path):
 def test_column_map(tmp_path):
     header = "Surname\tGiven\tBirth Date\tStudentKey"
     path = tsv(tmp_path, "Smith\tAnn\t03/15/2001\tK1", header=header)
-    with pytest.raises(MatchInputError, match="is a matching field.*'Surname'.*column map"):
+    with pytest.raises(MatchInputError, match="is a matching field.*'Surname'.*Surname=LastName"):
         read_matching_file(path)
     result = read_matching_file(path, column_map={"surname": "LastName", "Given": "first_name",
                                                   "BIRTH_DATE": "DOB", "StudentKey": "SyntheticID"})
