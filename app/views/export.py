@@ -8,7 +8,7 @@ import csv
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 
@@ -26,10 +26,11 @@ def neutralise_cell(value: object) -> str:
     return text
 
 
-def write_table(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]], *, sheet_title: str = "Export") -> None:
+def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]], *,
+                sheet_title: str = "Export") -> None:
     """Write ``headers`` and ``rows`` to ``path`` (.xlsx for Excel, anything else CSV in UTF-8 with BOM so
-    Excel reads accents). Written to a temporary file first, so a failure never leaves half a file.
-    Raises OSError when the file cannot be written."""
+    Excel reads accents). Written to a temporary file first, so a failure (or an exception raised by the
+    ``rows`` iterator, e.g. a cancel) never leaves half a file. Raises OSError when it cannot be written."""
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".export-", suffix=path.suffix)
     os.close(handle)
@@ -47,7 +48,7 @@ def write_table(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]
         raise
 
 
-def _write_xlsx(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]], title: str) -> None:
+def _write_xlsx(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]], title: str) -> None:
     from openpyxl import Workbook  # imported here: only exports pay its start-up cost
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.jobs import Job, JobCancelled, show_error
 from app.views.export import write_table
 from app.views.table import ROW_ROLE, Column, RowFilterProxy, RowTableModel
 from app.views.widgets import clear_layout
@@ -92,6 +93,7 @@ class ListPage(QWidget):
         self.proxy.setSourceModel(self.model)
         self._filter_combos: dict[int, QComboBox] = {}
         self._empty_text = empty_text
+        self.export_job: Job | None = None
 
         heading = QLabel(title, objectName="pageTitle")
         self.actions_bar = QHBoxLayout()
@@ -338,14 +340,34 @@ class ListPage(QWidget):
         if path.suffix.lower() != suffix:
             path = path.with_suffix(suffix)
         QSettings().setValue("paths/export", str(path.parent))
-        try:
-            count = self.export(path)
-        except OSError as error:
-            QMessageBox.warning(self, "Export failed", f"Could not write {path.name}: {error.strerror or error}.")
-            return
-        window = self.window()
-        if hasattr(window, "statusBar"):
-            window.statusBar().showMessage(f"Exported {count:,} rows to {path}", 8000)
+        self.export_in_background(path)
+
+    def export_in_background(self, path: Path) -> Job:
+        """Export what is shown to ``path`` as a job (progress, Cancel); a cancelled export leaves no file."""
+        headers, rows = self.table_text()
+
+        def counted(ctx):
+            # Progress and cancel between rows; a cancel leaves no file (write_table cleans up).
+            for number, row in enumerate(rows):
+                if number % 2000 == 0:
+                    ctx.check()
+                    ctx.progress(number / max(1, len(rows)), f"{number:,} of {len(rows):,} rows written")
+                yield row
+
+        def done(_: object) -> None:
+            window = self.window()
+            if hasattr(window, "statusBar"):
+                window.statusBar().showMessage(f"Exported {len(rows):,} rows to {path}", 8000)
+
+        def failed(error: BaseException) -> None:
+            if isinstance(error, OSError):
+                QMessageBox.warning(self, "Export failed", f"Could not write {path.name}: {error.strerror or error}.")
+            elif not isinstance(error, JobCancelled):
+                show_error(self, "Export failed", error)
+
+        self.export_job = (Job(self, lambda ctx: write_table(path, headers, counted(ctx), sheet_title=self.title),
+                               title=f"Exporting {self.title}").success(done).failure(failed).run_in_background())
+        return self.export_job
 
     def print_document(self) -> QTextDocument:
         """The shown rows as a printable document (text escaped: cells print as typed, never as markup)."""

@@ -171,3 +171,23 @@ def test_column_layout_is_remembered(qtbot):
     assert second.table.columnWidth(1) == 333
     received = [r.received for r in second.shown_rows()]
     assert received == sorted(received, reverse=True)
+
+
+def test_export_runs_as_a_job_and_a_cancel_leaves_no_file(big_list, qtbot, tmp_path):
+    page, rows = big_list
+    page.set_column_filter("agency", "SDE")
+    target = tmp_path / "sde.csv"
+    job = page.export_in_background(target)
+    with qtbot.waitSignal(job.finished, timeout=60_000):
+        pass
+    with open(target, encoding="utf-8-sig") as stream:
+        assert sum(1 for _ in stream) == 1 + sum(1 for r in rows if r.agency == "SDE")
+
+    cancelled = tmp_path / "all.xlsx"
+    page.clear_filters()
+    job = page.export_in_background(cancelled)
+    job.cancel()  # before or during the writing: either way nothing is left behind
+    with qtbot.waitSignal(job.finished, timeout=60_000):
+        pass
+    assert job.error is not None and not cancelled.exists()
+    assert not list(tmp_path.glob(".export-*"))
