@@ -26,7 +26,7 @@ class Channel(enum.StrEnum):
 
 class Communication(Base):
     __tablename__ = "communications"
-    __table_args__ = (Index("ix_communications_occurred_at", "occurred_at"),)
+    __table_args__ = (Index("ix_communications_occurred_at", "occurred_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -49,7 +49,8 @@ request_users = Table(
 
 class DataRequest(Base):
     __tablename__ = "data_requests"
-    __table_args__ = (Index("ix_data_requests_state", "state"),)
+    __table_args__ = (Index("ix_data_requests_state", "state"),
+                      Index("ix_data_requests_received_on", "received_on", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Allocated by the service when the inquiry is logged ("Q0042"); an inquiry has none yet.

@@ -55,30 +55,35 @@ class CommunicationService(Service):
 
     def page(self, *, offset: int = 0, limit: int = 200, request_id: int | None = None,
              search: str = "") -> list[CommunicationRow]:
-        """Newest first, one query (joins for the request number, agency code and recipient name)."""
+        """Newest first. Pages over the ``occurred_at`` index first and joins only the rows returned, so a
+        deep page of 100k rows costs about what the first does."""
         with self._read() as s:
-            stmt = self._filtered(select(
+            ids = (self._matching(select(Communication.id), request_id, search)
+                   .order_by(Communication.occurred_at.desc(), Communication.id.desc())
+                   .offset(offset).limit(limit).scalar_subquery())
+            stmt = (select(
                 Communication.id, Communication.occurred_at, Communication.request_id, DataRequest.number,
                 Agency.code, DataRecipient.name, Communication.direction, Communication.channel,
-                Communication.counterpart, Communication.subject, Communication.summary, Communication.logged_by),
-                request_id, search)
-            stmt = stmt.order_by(Communication.occurred_at.desc(), Communication.id.desc()).offset(offset).limit(limit)
+                Communication.counterpart, Communication.subject, Communication.summary, Communication.logged_by)
+                .outerjoin(DataRequest, DataRequest.id == Communication.request_id)
+                .outerjoin(Agency, Agency.id == Communication.agency_id)
+                .outerjoin(DataRecipient, DataRecipient.id == Communication.recipient_id)
+                .where(Communication.id.in_(ids))
+                .order_by(Communication.occurred_at.desc(), Communication.id.desc()))
             return [CommunicationRow(*row) for row in s.execute(stmt)]
 
     def count(self, *, request_id: int | None = None, search: str = "") -> int:
         with self._read() as s:
-            return s.scalar(self._filtered(select(func.count(Communication.id)), request_id, search)) or 0
+            return s.scalar(self._matching(select(func.count(Communication.id)), request_id, search)) or 0
 
     @staticmethod
-    def _filtered(stmt, request_id, search):  # noqa: ANN001,ANN205 - SQL statement in and out
-        stmt = (stmt.select_from(Communication)
-                .outerjoin(DataRequest, DataRequest.id == Communication.request_id)
-                .outerjoin(Agency, Agency.id == Communication.agency_id)
-                .outerjoin(DataRecipient, DataRecipient.id == Communication.recipient_id))
+    def _matching(stmt, request_id, search):  # noqa: ANN001,ANN205 - SQL statement in and out
+        stmt = stmt.select_from(Communication)
         if request_id is not None:
             stmt = stmt.where(Communication.request_id == request_id)
         if search.strip():
             like = f"%{search.strip()}%"
+            numbers = select(DataRequest.id).where(DataRequest.number.ilike(like))
             stmt = stmt.where(or_(Communication.subject.ilike(like), Communication.counterpart.ilike(like),
-                                  DataRequest.number.ilike(like)))
+                                  Communication.request_id.in_(numbers)))
         return stmt

@@ -108,3 +108,16 @@ def test_benchmark_loader_is_paged_and_still_verifies(store):
     with pytest.raises(Exception, match="administrator"):
         desk.users.add("cora", "Cora", "coordinator")
         build_benchmark(store, "cora")
+
+
+def test_searches_reach_through_to_request_numbers_and_recipient_names(demo_store):
+    desk = Desk(demo_store, "admin")
+    row = desk.requests.page(states=[RequestState.CLOSED], limit=1)[0]
+    assert [r.id for r in desk.requests.page(search=row.recipient[:12])] and all(
+        row.recipient[:12].lower() in (r.recipient or "").lower() or row.recipient[:12].lower() in r.title.lower()
+        for r in desk.requests.page(search=row.recipient[:12]))
+    by_number = desk.communications.page(search=row.number)
+    assert by_number and {c.request_number for c in by_number} == {row.number}
+    assert desk.communications.count(search=row.number) == len(by_number)
+    everything = desk.communications.page(limit=10_000)
+    assert [c.id for c in desk.communications.page(offset=5, limit=5)] == [c.id for c in everything[5:10]]
