@@ -39,6 +39,11 @@ NULL_NAMES = frozenset({
     "NULL", "NONE", "UNKNOWN", "UNK", "NFN", "NMN", "NMI", "FNU", "LNU", "MNU", "N A", "NOT APPLICABLE",
     "NOT AVAILABLE", "BLANK",
 })
+# Placeholders hospitals and registrars write before a baby is named: not a given name.
+NULL_GIVEN_NAMES = NULL_NAMES | frozenset({
+    "BABY", "BABY BOY", "BABY GIRL", "BABYBOY", "BABYGIRL", "BB", "BG", "INFANT", "NEWBORN", "BOY", "GIRL",
+    "MALE", "FEMALE", "TWIN", "TWIN A", "TWIN B",
+})
 
 
 def fold(text: str) -> str:
@@ -78,11 +83,11 @@ def given_name(value: str) -> tuple[str | None, str | None]:
     """Clean a first or middle name: ``(name, suffix)``; name is None when nothing usable is left."""
     if value.isascii() and value.isalpha():  # one plain word, the common case: nothing to strip
         word = value.upper()
-        return (None if word in NULL_NAMES else word), None
+        return (None if word in NULL_GIVEN_NAMES else word), None
     tokens, suffix = _strip_affixes(_tokens(value), allow_v=False)
     tokens = _letters_only(tokens)
     name = " ".join(tokens)
-    if not name or name in NULL_NAMES:
+    if not name or name in NULL_GIVEN_NAMES:
         return None, suffix
     return name, suffix
 

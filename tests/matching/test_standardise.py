@@ -65,6 +65,7 @@ def test_surnames(raw, last, first_part, last_part, suffix):
 @pytest.mark.parametrize("raw, first, initial", [
     ("José", "JOSE", "J"), ("Mary-Ann", "MARY ANN", "M"), ("Dr. Alice", "ALICE", "A"), ("ZOË", "ZOE", "Z"),
     ("NFN", None, None), ("=cmd()", "CMD", "C"), ("<b>Bob</b>", "B BOB B", "B"), ("", None, None),
+    ("Baby Girl", None, None), ("BABY", None, None),
 ])
 def test_given_names(raw, first, initial):
     row = std(FirstName=[raw]).iloc[0]
