@@ -96,12 +96,14 @@ class _Outputs:
 
 
 def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, method_path: str | Path | None = None,
-              registry_path: str | Path | None = None, column_map: Mapping[str, str] | None = None,
+              registry_path: str | Path | None = None,
+              column_map: Mapping[str, str] | list[Mapping[str, str] | None] | None = None,
               encoding: str | None = None, threshold: float | None = None, lower: float | None = None,
               upper: float | None = None, seed: int = 1, labels_path: str | Path | None = None,
               progress: engine.Progress | None = None, cancel: threading.Event | None = None) -> dict:
     """Run a link (two inputs) or dedupe (one input) and write the outputs; returns the run record.
 
+    column_map: one map for every input, or a list with one map (or None) per input.
     labels_path: optional TSV of clerically decided pairs (`left_id right_id is_match`, is_match 1/0 or
     yes/no; for dedupe the two columns name records of the one file) used when estimating m.
 
@@ -118,15 +120,17 @@ def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, metho
     labels = read_labels(labels_path) if labels_path else None
     timings: dict[str, float] = {}
     reads, frames = [], []
-    for i, path in enumerate(inputs):
+    maps = column_map if isinstance(column_map, list) else [column_map] * len(inputs)
+    for i, (path, one_map) in enumerate(zip(inputs, maps)):
         report(0.02 + 0.04 * i, f"Reading {Path(path).name}")
         t = time.perf_counter()
-        result = read_matching_file(path, column_map=column_map, encoding=encoding)
+        result = read_matching_file(path, column_map=one_map, encoding=encoding)
         timings["read"] = timings.get("read", 0.0) + time.perf_counter() - t
         if cancel is not None and cancel.is_set():
             raise engine.MatchCancelled("Matching was cancelled.")
         t = time.perf_counter()
         frames.append(standardise(result.frame))
+        result.frame = result.frame.iloc[:0]   # the raw text is not needed again: free it before matching
         timings["standardise"] = timings.get("standardise", 0.0) + time.perf_counter() - t
         reads.append(result)
 
