@@ -48,9 +48,6 @@ from app.models import (
     DataRecipient,
     DataRequest,
     DataSharingAgreement,
-    DestructionCertificate,
-    Document,
-    DocumentContent,
     DsaAmendment,
     DsaParty,
     MatchLogEntry,
@@ -67,8 +64,6 @@ from app.store.keyslots import write_atomically
 from . import lifecycle
 from .audit_chain import record_of
 from .base import ADMINS, HUB_WORK, Checks, Kind, Service, UnitOfWork
-from .documents import clean_file_name
-from .requests import apply_transition
 from .errors import NotFound, RuleViolation, ServiceError, ValidationFailed
 
 # The change kind carried to ``Desk.on_change`` listeners when identity, peers or the package log change.
@@ -509,8 +504,8 @@ class ExchangeService(Service):
         back). Raises PackageRefused with the reason when the package would be refused."""
         outcome: list[ImportResult] = []
         try:
-            with self._desk.store.session() as session:
-                outcome.append(self._import(UnitOfWork(session, self.actor), data, dry_run=True))
+            with self._desk.batch():
+                outcome.append(self._import(data, dry_run=True))
                 raise _Rollback
         except _Rollback:
             pass
@@ -520,15 +515,18 @@ class ExchangeService(Service):
         """Verify and apply a package in one transaction. A second import of the same package changes nothing
         and says so (``already_imported``). Raises PackageRefused (nothing changed) when any check fails,
         and the services' own errors when the contents break a rule of this store."""
+        with self._desk.batch():
+            return self._import(data, dry_run=False)
+
+    def _import(self, data: bytes, *, dry_run: bool) -> ImportResult:
+        """Every check, then the changes, in one batch (``Desk.batch``): the services called to apply the
+        contents join its transaction. ``dry_run`` (preview) also keeps the change away from anything outside
+        the store (the method registry file)."""
         with self._write("import packages", [EXCHANGE, Kind.REQUESTS, Kind.AGREEMENTS, Kind.MATCHLOG,
                                              Kind.RECIPIENTS, Kind.DOCUMENTS], roles=HUB_WORK) as uow:
-            return self._import(uow, data, dry_run=False)
+            return self._verify_and_apply(uow, data, dry_run)
 
-    def _import(self, uow: UnitOfWork, data: bytes, *, dry_run: bool) -> ImportResult:
-        """Every check, then the changes, in the caller's unit of work. ``dry_run`` (preview) also keeps the
-        change away from anything outside the store (the method registry file)."""
-        if dry_run and self.actor.role not in HUB_WORK:
-            raise PackageRefused(f"As {self.actor.role.value} you may not import packages.")
+    def _verify_and_apply(self, uow: UnitOfWork, data: bytes, dry_run: bool) -> ImportResult:
         s = uow.session
         try:
             env = read_envelope(data)
@@ -687,67 +685,66 @@ class ExchangeService(Service):
 
     def _apply_completion(self, uow: UnitOfWork, c: dict[str, Any], contents: dict[str, bytes],
                           dry_run: bool) -> list[str]:
-        """OPM side: record the hub's files and match in the match log, then move the request forward."""
-        s, changes = uow.session, []
+        """OPM side, through the match log and request services: log the hub's files and their match,
+        confirmation and ID-matrix delivery, then move the request forward."""
+        s, changes, matchlog = uow.session, [], self._desk.matchlog
         req = _request_for_package(s, c["request_number"])
         for f in c["files"]:
             agency = _agency_by_code(s, f["agency"])
-            entry = s.scalar(select(MatchLogEntry).where(
-                MatchLogEntry.request_id == req.id, MatchLogEntry.sender_agency_id == agency.id,
-                MatchLogEntry.file_name == f["file_name"]))
-            values = {"sender": f["sender"], "received_by": c["received_by"], "files_received_on": f["received_on"],
-                      "fields_included": ", ".join(f["fields"]), "matched_on": c["matched_on"],
-                      "stewards_confirmed_at": f["stewards_confirmed_at"], "id_matrix_sent_on": c["delivered_on"],
-                      "id_matrix_sent_to": c["delivered_to"]}
+            entry = _match_entry(s, req.id, agency.id, f["file_name"])
             if entry is None:
-                entry = MatchLogEntry(request_id=req.id, sender_agency_id=agency.id, file_name=f["file_name"], **values)
-                uow.created(entry, action="completion")
-                changes.append(f"match log: {agency.code} file {f['file_name']} received {f['received_on']}, "
-                               f"matched {c['matched_on']}")
-            elif _assign(uow, entry, values, action="completion"):
-                changes.append(f"match log: update {agency.code} file {f['file_name']}")
+                entry = s.get(MatchLogEntry, matchlog.log_files(
+                    req.id, sender_agency_id=agency.id, files_received_on=f["received_on"], file_name=f["file_name"],
+                    fields_included=f["fields"], sender=f["sender"], received_by=c["received_by"]))
+                changes.append(f"match log: {agency.code} file {f['file_name']} received {f['received_on']}")
+            if entry.matched_on != c["matched_on"]:
+                matchlog.record_match(entry.id, c["matched_on"])
+                changes.append(f"match log: {agency.code} file {f['file_name']} matched {c['matched_on']}")
+            confirmed = f["stewards_confirmed_at"]
+            if confirmed is not None and entry.stewards_confirmed_at != confirmed:
+                matchlog.confirm_match(entry.id, confirmed)
+                changes.append(f"match log: stewards confirmed the match of {f['file_name']} {confirmed:%Y-%m-%d %H:%M} "
+                               "UTC")
+            to = c["delivered_to"] or "the data recipient"
+            if c["delivered_on"] and (entry.id_matrix_sent_on, entry.id_matrix_sent_to) != (c["delivered_on"], to):
+                matchlog.record_id_matrix_sent(entry.id, c["delivered_on"], to)
+                changes.append(f"match log: ID matrix for {f['file_name']} delivered {c['delivered_on']} to {to}")
         counts = ", ".join(f"{k} {v:,}" for k, v in c["counts"].items())
         if counts:
             changes.append(f"counts: {counts}")
-        if c["delivered_on"]:
-            changes.append(f"ID matrix delivered {c['delivered_on']} to {c['delivered_to'] or 'the recipient'}")
-        changes += self._advance(uow, req, (S.EXTRACTS_PREPARED, S.MATCHED), c["matched_on"],
+        changes += self._advance(req, (S.EXTRACTS_PREPARED, S.MATCHED), c["matched_on"],
                                  "completion report from the hub")
         return changes
 
     def _apply_destruction(self, uow: UnitOfWork, d: dict[str, Any], contents: dict[str, bytes],
                            dry_run: bool) -> list[str]:
-        """OPM side: mark the input files destroyed, file the certificate (and its scan), move the request."""
-        s, changes = uow.session, []
+        """OPM side, through the match log, document and request services: mark the input files destroyed,
+        file the certificate (and its scan), move the request forward."""
+        s, changes, matchlog = uow.session, [], self._desk.matchlog
         req = _request_for_package(s, d["request_number"])
         for f in d["files"]:
             agency = _agency_by_code(s, f["agency"])
-            entry = s.scalar(select(MatchLogEntry).where(
-                MatchLogEntry.request_id == req.id, MatchLogEntry.sender_agency_id == agency.id,
-                MatchLogEntry.file_name == f["file_name"]))
+            entry = _match_entry(s, req.id, agency.id, f["file_name"])
             if entry is None:
                 raise PackageRefused(f"The certificate names {agency.code} file {f['file_name']}, which is not in the "
                                      f"match log of request {req.number}. Import the hub's completion report first.")
-            if _assign(uow, entry, {"inputs_destroyed_on": d["destroyed_on"]}, action="inputs_destroyed"):
+            if entry.inputs_destroyed_on != d["destroyed_on"]:
+                matchlog.record_inputs_destroyed(entry.id, d["destroyed_on"])
                 changes.append(f"match log: {agency.code} file {f['file_name']} destroyed {d['destroyed_on']}")
         document_id = None
         if d["attachment"]:
             blob = contents.get(d["attachment"])
             if blob is None:
                 raise PackageRefused(f"The certificate refers to the file {d['attachment']}, which the package lacks.")
-            doc = Document(request_id=req.id, name=clean_file_name(d["attachment"]), media_type=_media_type(d["attachment"]),
-                           size=len(blob), sha256=hashlib.sha256(blob).hexdigest(), uploaded_by=self.actor.username)
-            uow.created(doc, action="attach")
-            s.add(DocumentContent(document_id=doc.id, content=blob))
-            document_id = doc.id
+            document_id = self._desk.documents.attach(req.id, d["attachment"], blob,
+                                                      media_type=_media_type(d["attachment"]))
             changes.append(f"attach {d['attachment']} ({len(blob):,} bytes)")
-        cert = DestructionCertificate(request_id=req.id, kind=CertificateKind.HUB_INPUTS,
-                                      destroyed_on=d["destroyed_on"], certified_by=d["certified_by"],
-                                      received_on=date.today(), document_id=document_id, notes=d["statement"])
-        uow.created(cert)
+        matchlog.certify_destruction(req.id, CertificateKind.HUB_INPUTS, destroyed_on=d["destroyed_on"],
+                                     certified_by=d["certified_by"], received_on=max(date.today(), d["destroyed_on"]),
+                                     document_id=document_id, notes=d["statement"])
         changes.append(f"file the hub's destruction certificate (destroyed {d['destroyed_on']}, certified by "
                        f"{d['certified_by']})")
-        changes += self._advance(uow, req, (S.INPUTS_DESTROYED,), d["destroyed_on"], "hub's destruction certificate")
+        changes += self._advance(req, (S.INPUTS_DESTROYED,), d["destroyed_on"], "hub's destruction certificate")
         return changes
 
     def _apply_method_approval(self, uow: UnitOfWork, a: dict[str, Any], contents: dict[str, bytes],
@@ -784,20 +781,18 @@ class ExchangeService(Service):
         return [f"register method {method.label} (sha256 {method.sha256[:12]}…) as approved by "
                 f"{a['approved_by']} on {a['approved_on']}"]
 
-    def _advance(self, uow: UnitOfWork, req: DataRequest, targets: tuple[RequestState, ...], on: date,
-                 why: str) -> list[str]:
-        """Move the request through ``targets`` in order as far as the life-cycle rules allow (in this unit of
-        work); say where it stopped and why, rather than refusing the package."""
+    def _advance(self, req: DataRequest, targets: tuple[RequestState, ...], on: date, why: str) -> list[str]:
+        """Move the request through ``targets`` in order, through ``desk.requests.move`` (in the open batch), as
+        far as the life-cycle rules allow; say where it stopped and why rather than refusing the package."""
         moved = []
         for target in targets:
             if req.state is target or _behind(target, req.state):
                 continue
-            uow.session.flush()
-            reasons = lifecycle.blocked_reasons(lifecycle.load_facts(uow.session, req.id), target)
-            if reasons:
-                moved.append(f"request {req.number} stays {lifecycle.LABELS[req.state]}: " + "; ".join(reasons))
+            blocked = lifecycle.blocked_reasons(self._desk.requests.facts(req.id), target)
+            if blocked:
+                moved.append(f"request {req.number} stays {lifecycle.LABELS[req.state]}: " + "; ".join(blocked))
                 break
-            apply_transition(uow, req, target, on, why)
+            self._desk.requests.move(req.id, target, on=on, note=why)
             moved.append(f"request {req.number} moves to {lifecycle.LABELS[target]}")
         return moved
 
@@ -913,6 +908,12 @@ def _agency_by_code(s: Session, code: str) -> Agency:
     if agency is None:
         raise PackageRefused(f"The package names agency {code}, which is not in this installation's agency list.")
     return agency
+
+
+def _match_entry(s: Session, request_id: int, agency_id: int, file_name: str) -> MatchLogEntry | None:
+    return s.scalar(select(MatchLogEntry).where(MatchLogEntry.request_id == request_id,
+                                                MatchLogEntry.sender_agency_id == agency_id,
+                                                MatchLogEntry.file_name == file_name))
 
 
 def _match_entries(s: Session, request_id: int) -> list[tuple[MatchLogEntry, str]]:

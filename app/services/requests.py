@@ -420,7 +420,7 @@ class RequestService(Service):
 def apply_transition(uow: UnitOfWork, req: DataRequest, target: RequestState, day: date, note: str = "") -> None:
     """Move ``req`` to ``target`` inside the caller's unit of work, once the caller has checked the rules
     (``lifecycle.check_transition``): numbers a logged request, dates a decision, keeps or clears the held
-    stage, executes the DSA, records the state change and audits it. Also used by the package importer."""
+    stage, executes the DSA, records the state change and audits it."""
     before = record_of(req)
     source = req.state
     if target is S.LOGGED and req.number is None:

@@ -178,7 +178,7 @@ def test_sides_roles_and_confirmation_are_enforced(pair, usb):
     data = _send_work_order(opm, usb).path.read_bytes()
     with pytest.raises(PermissionDenied):
         auditor.import_package(data)
-    with pytest.raises(PackageRefused, match="may not import"):
+    with pytest.raises(PermissionDenied, match="may not import packages"):
         auditor.preview(data)
 
 
