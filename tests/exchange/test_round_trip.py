@@ -260,3 +260,18 @@ def test_a_real_run_record_travels_in_a_completion(pair, usb, tmp_path):
     received = opm.exchange.import_package(hub.exchange.send("completion", completion, usb).path.read_bytes())
     logged = opm.exchange.contents_of(opm.exchange.log()[0].package_id)
     assert received.kind == "completion" and logged["run"]["inputs"][0]["sha256"] == run["inputs"][0]["sha256"]
+
+
+def test_a_rule_broken_halfway_through_applying_changes_nothing(pair, usb):
+    """The first file is logged by the match log service, the second breaks its date rule: all rolls back."""
+    opm, hub = pair
+    hub.exchange.import_package(_send_work_order(opm, usb).path.read_bytes())
+    completion = _minimal_completion() | {"request_number": opm.number, "matched_on": "2026-04-02"}
+    completion["files"] = [dict(completion["files"][0], fields=["LastName"]),
+                           dict(completion["files"][0], agency="DOL", file_name="b.tsv", fields=["SSN"],
+                                received_on="2026-04-05")]
+    data = hub.exchange.send("completion", completion, usb).path.read_bytes()
+    before = dump(opm.store)
+    with pytest.raises(ValidationFailed, match="matched on: is before the files were received"):
+        opm.exchange.import_package(data)
+    assert dump(opm.store) == before
