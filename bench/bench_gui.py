@@ -39,7 +39,7 @@ window.resize(1280, 800)
 window.show()
 def ready():
     t3 = time.perf_counter()
-    print(f"READY {t1 - t0:.4f} {t2 - t1:.4f} {t3 - t2:.4f}", flush=True)
+    print(f"READY {t1 - t0:.4f} {t2 - t1:.4f} {t3 - t2:.4f} {time.process_time():.4f}", flush=True)
     store.close()
     app.quit()
 QTimer.singleShot(0, ready)
@@ -57,9 +57,9 @@ def cold_start(store: Path, runs: int) -> None:
         line = next(x for x in out.stdout.splitlines() if x.startswith("READY"))
         parts.append([float(x) for x in line.split()[1:]])
         totals.append(total)
-    imports, unlock, window = (statistics.median(p[i] for p in parts) for i in range(3))
+    imports, unlock, window, cpu = (statistics.median(p[i] for p in parts) for i in range(4))
     print(f"cold start to interactive main window: median {statistics.median(totals):.2f} s over {runs} runs "
-          f"(min {min(totals):.2f}, max {max(totals):.2f}; goal < 1.5 s)")
+          f"(min {min(totals):.2f}, max {max(totals):.2f}; goal < 1.5 s); CPU time of the process {cpu:.2f} s")
     print(f"  of which: interpreter + imports + QApplication {imports:.2f} s, unlock (scrypt) {unlock:.2f} s, "
           f"main window with dashboard {window:.2f} s")
 
@@ -92,34 +92,31 @@ def big_list(runs: int) -> None:
                Column("fee", "Fee", "fee_cents", display=cents)]
     app = QApplication.instance() or QApplication([])
     show, search, column, sort = [], [], [], []
+    cpu: dict[str, list[float]] = {"show": [], "search": [], "column": [], "sort": []}
     for _ in range(runs):
         page = ListPage("Bench", columns, settings_key="bench")
         page.resize(1280, 800)
         page.show()
         app.processEvents()
-        t = time.perf_counter()
-        page.set_rows(rows)
-        app.processEvents()
-        show.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        page.proxy.set_search("study 42")
-        app.processEvents()
-        search.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        page.set_column_filter("stage", "Board review")
-        app.processEvents()
-        column.append(time.perf_counter() - t)
-        page.clear_filters()
-        t = time.perf_counter()
-        page.table.sortByColumn(5, page.table.horizontalHeader().sortIndicatorOrder())
-        app.processEvents()
-        sort.append(time.perf_counter() - t)
+        steps = [("show", show, lambda: page.set_rows(rows)),
+                 ("search", search, lambda: page.proxy.set_search("study 42")),
+                 ("column", column, lambda: page.set_column_filter("stage", "Board review")),
+                 ("sort", sort, lambda: (page.clear_filters(),
+                                         page.table.sortByColumn(5, page.table.horizontalHeader().sortIndicatorOrder())))]
+        for key, wall, step in steps:
+            t, c = time.perf_counter(), time.process_time()
+            step()
+            app.processEvents()
+            wall.append(time.perf_counter() - t)
+            cpu[key].append(time.process_time() - c)
         page.close()
         page.deleteLater()
         app.processEvents()
-    for name, values in [("show 100,000 rows", show), ("search (first search builds the text index)", search),
-                         ("column filter", column), ("sort by a money column", sort)]:
-        print(f"{name}: median {statistics.median(values):.3f} s over {runs} runs (goal < 0.5 s)")
+    for name, key, values in [("show 100,000 rows", "show", show),
+                              ("search (first search builds the text index)", "search", search),
+                              ("column filter", "column", column), ("clear filters and sort by a money column", "sort", sort)]:
+        print(f"{name}: median {statistics.median(values):.3f} s over {runs} runs, CPU {statistics.median(cpu[key]):.3f} s "
+              "(goal < 0.5 s)")
 
 
 def main() -> None:
