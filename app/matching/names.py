@@ -41,7 +41,7 @@ NULL_NAMES = frozenset({
 })
 # Placeholders hospitals and registrars write before a baby is named: not a given name.
 NULL_GIVEN_NAMES = NULL_NAMES | frozenset({
-    "BABY", "BABY BOY", "BABY GIRL", "BABYBOY", "BABYGIRL", "BB", "BG", "INFANT", "NEWBORN", "BOY", "GIRL",
+    "BABY", "BABY BOY", "BABY GIRL", "BABYBOY", "BABYGIRL", "INFANT", "NEWBORN", "BOY", "GIRL",
     "MALE", "FEMALE", "TWIN", "TWIN A", "TWIN B",
 })
 
