@@ -28,6 +28,9 @@ STANDARD_COLUMNS = ("record_id", "first_name", "middle_name", "last_name", "last
 # the 1940s SSA pamphlet number, a number printed in advertising).
 DUMMY_SSNS = frozenset({"123456789", "078051120", "219099999", "457555462", "012345678", "987654321"})
 _DUMMY_NUMBERS = np.array(sorted(int(s) for s in DUMMY_SSNS), dtype=np.int64)
+_SSN_REASONS = np.array([None, "SSN is a well-known dummy number", "SSN repeats one digit",
+                         "SSN serial number 0000 is never issued", "SSN group number 00 is never issued",
+                         "SSN area number (000, 666 or 9xx) is never issued"], dtype=object)
 
 _MALE = frozenset({"M", "MALE", "1", "MAN", "BOY"})
 _FEMALE = frozenset({"F", "FEMALE", "2", "WOMAN", "GIRL"})
@@ -85,23 +88,21 @@ def check_ssns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         texts[odd] = ["".join(v.replace("-", "").replace(".", "").split()) for v in texts[odd]]
         lengths[odd] = [len(v) for v in texts[odd]]
     nine = np.flatnonzero(lengths == 9)
-    chars = np.array(texts[nine], dtype="U9").view(np.uint32).reshape(-1, 9)
-    is_digits = ((chars >= 48) & (chars <= 57)).all(axis=1)
-    reason[lengths > 0] = "SSN is not 9 digits"
+    digits = np.array(texts[nine], dtype="U9").view(np.uint32).reshape(-1, 9) - 48  # non-digits wrap high
+    is_digits = digits.max(axis=1, initial=0) <= 9
     good = nine[is_digits]
-    digits = (chars[is_digits] - 48).astype(np.int32)
-    area = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
-    group = digits[:, 3] * 10 + digits[:, 4]
-    serial = digits[:, 5] * 1000 + digits[:, 6] * 100 + digits[:, 7] * 10 + digits[:, 8]
-    why = np.full(len(good), None, dtype=object)
-    number = area.astype(np.int64) * 1_000_000 + group * 10_000 + serial
-    why[np.logical_or.reduce([number == d for d in _DUMMY_NUMBERS])] = "SSN is a well-known dummy number"
-    why[(digits == digits[:, :1]).all(axis=1)] = "SSN repeats one digit"
-    why[serial == 0] = "SSN serial number 0000 is never issued"
-    why[group == 0] = "SSN group number 00 is never issued"
-    why[(area == 0) | (area == 666) | (area >= 900)] = "SSN area number (000, 666 or 9xx) is never issued"
-    reason[good] = why
-    ok = good[pd.isna(why)]
+    number = digits[is_digits].astype(np.int64) @ 10 ** np.arange(8, -1, -1, dtype=np.int64)
+    area, group, serial = number // 1_000_000, number // 10_000 % 100, number % 10_000
+    # One reason code per SSN, later rules winning, then one lookup into the reason texts.
+    code = np.zeros(len(good), dtype=np.int8)
+    code[np.logical_or.reduce([number == d for d in _DUMMY_NUMBERS])] = 1
+    code[number % 111_111_111 == 0] = 2  # 000000000, 111111111, ..., 999999999
+    code[serial == 0] = 3
+    code[group == 0] = 4
+    code[(area == 0) | (area == 666) | (area >= 900)] = 5
+    reason[lengths > 0] = "SSN is not 9 digits"
+    reason[good] = _SSN_REASONS[code]
+    ok = good[code == 0]
     ssn[ok] = texts[ok]
     return ssn, reason
 
