@@ -1,0 +1,1 @@
+"""The hub workspace: intake, match, clerical review, delivery, match log and destruction (hub staff)."""
