@@ -36,6 +36,7 @@ class ScreenSpec:
     title: str
     target: str  # "module:Class"; the class takes (context, window)
     shortcut: str = ""
+    roles: frozenset[str] = frozenset()  # roles that see it in the navigation; empty: everyone
 
 
 SCREENS: list[ScreenSpec] = [
@@ -49,6 +50,7 @@ SCREENS: list[ScreenSpec] = [
     ScreenSpec("reports", "Reports", "app.views.reports_page:ReportsPage", "Ctrl+8"),
     ScreenSpec("audit", "Audit log", "app.views.audit_page:AuditPage", "Ctrl+9"),
     ScreenSpec("settings", "Settings", "app.views.settings_page:SettingsPage", "Ctrl+0"),
+    ScreenSpec("hub", "Hub workspace", "app.views.hub.page:HubPage", "Ctrl+Shift+H", frozenset({"hub", "admin"})),
 ]
 
 
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
             item.setToolTip(f"{spec.title} ({spec.shortcut})")
             self.navigation.addItem(item)
+            item.setHidden(bool(spec.roles) and context.role not in spec.roles)
         self.navigation.currentItemChanged.connect(
             lambda item, _: item is not None and self.show_screen(item.data(Qt.ItemDataRole.UserRole))
         )
@@ -237,7 +240,8 @@ class MainWindow(QMainWindow):
 
         go = bar.addMenu("&Go")
         for spec in SCREENS:
-            self._action(go, spec.title, lambda k=spec.key: self.show_screen(k), spec.shortcut)
+            if not spec.roles or self.context.role in spec.roles:
+                self._action(go, spec.title, lambda k=spec.key: self.show_screen(k), spec.shortcut)
         go.addSeparator()
         self._action(go, "&Refresh", self._refresh_current, QKeySequence.StandardKey.Refresh)
 
