@@ -5,7 +5,7 @@ more often than not).
     p20win package trust FILE.p20id [--fingerprint "12345 67890 ..."]
     p20win package peers | revoke PEER-ID | log [--request Q0042]
     p20win package export work-order Q0042 --to FOLDER
-    p20win package export completion Q0042 --to FOLDER --counts matched=120,review=4 [--run run.json]
+    p20win package export completion Q0042 --to FOLDER [--counts matched=120,review=4] [--run run.json]
     p20win package export destruction Q0042 --to FOLDER --certified-by NAME --statement TEXT [--attach scan.pdf]
     p20win package export method-approval method.json --approved-on 2026-11-20 --to FOLDER
     p20win package import FILE.p20pkg [--preview]
@@ -68,8 +68,10 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("subject", help="the request number (a method file for method-approval)")
     p.add_argument("--to", type=Path, required=True, metavar="FOLDER", help="where to write the .p20pkg file")
     p.add_argument("--peer", type=int, help="the trusted installation's id (when several are trusted)")
-    p.add_argument("--counts", default="", help="completion: name=number,... e.g. matched=120,review=4")
-    p.add_argument("--run", type=Path, help="completion: the match's run.json (no personal data)")
+    p.add_argument("--counts", default="", help="completion: name=number,... e.g. matched=120,review=4 "
+                   "(default: from the run record)")
+    p.add_argument("--run", type=Path, help="completion: the match's run.json (default: the hub workspace's last "
+                   "recorded run for the request)")
     p.add_argument("--delivered-on", type=date.fromisoformat, help="completion: ID matrix delivered (YYYY-MM-DD)")
     p.add_argument("--delivered-to", help="completion: to whom the ID matrix went")
     p.add_argument("--certified-by", help="destruction: who certifies")
@@ -242,7 +244,8 @@ def _export(args: argparse.Namespace) -> int:
             elif args.kind == "completion":
                 run = _read_json_file(args.run, MAX_RUN_RECORD_BYTES, "run record") if args.run else None
                 kind, payload = "completion", x.completion(
-                    args.subject, counts=_counts(args.counts), run=run, delivered_on=args.delivered_on,
+                    args.subject, counts=_counts(args.counts) if args.counts else None, run=run,
+                    delivered_on=args.delivered_on,
                     delivered_to=args.delivered_to)
             elif args.kind == "destruction":
                 if not args.certified_by or not args.statement:

@@ -59,6 +59,7 @@ from app.models import (
     utcnow,
 )
 from app.models.exchange import InstallationIdentity, PackageDirection, PackageLogEntry, Site, TrustedPeer
+from app.models.hub import HubRun
 from app.store.keyslots import write_atomically
 
 from . import lifecycle
@@ -375,13 +376,21 @@ class ExchangeService(Service):
                 else "5 business days",
             }
 
-    def completion(self, request_number: str, *, counts: dict[str, int], run: dict[str, Any] | None = None,
-                   delivered_on: date | None = None, delivered_to: str | None = None) -> dict[str, Any]:
+    def completion(self, request_number: str, *, counts: dict[str, int] | None = None,
+                   run: dict[str, Any] | None = None, delivered_on: date | None = None,
+                   delivered_to: str | None = None) -> dict[str, Any]:
         """The completion report for a request (hub -> OPM) from the hub's match log: files, match date,
-        delivery of the ID matrix; ``counts`` (e.g. matched, review, unmatched) and ``run`` (the run record)
-        are added as given and checked for person-level data on sealing."""
+        delivery of the ID matrix. ``run`` defaults to the run record of the hub workspace's latest recorded
+        run for the request, ``counts`` to the figures of that record (input rows, matched, for review); both
+        are checked for person-level data on sealing."""
         with self._read() as s:
             req = _request_by_number(s, request_number)
+            if run is None:
+                record = s.scalar(select(HubRun.run_record).where(HubRun.request_id == req.id)
+                                  .order_by(HubRun.id.desc()).limit(1))
+                run = json.loads(record) if record else None
+            if counts is None:
+                counts = _counts_of(run) if run else {}
             entries = _match_entries(s, req.id)
             if not entries:
                 raise RuleViolation(f"The match log has no files for request {request_number}.")
@@ -908,6 +917,18 @@ def _agency_by_code(s: Session, code: str) -> Agency:
     if agency is None:
         raise PackageRefused(f"The package names agency {code}, which is not in this installation's agency list.")
     return agency
+
+
+def _counts_of(run: dict[str, Any]) -> dict[str, int]:
+    """Input rows, matched and for-review counts from a run record (run.json); figures it lacks are left out."""
+    counts = {f"{i['role']}_rows": i["rows"] for i in run.get("inputs", [])
+              if isinstance(i, dict) and isinstance(i.get("role"), str) and isinstance(i.get("rows"), int)}
+    passes = [p for p in run.get("passes", []) if isinstance(p, dict)]
+    for key, name in (("matches", "matched"), ("review", "for_review")):
+        values = [p[key] for p in passes if isinstance(p.get(key), int)]
+        if values:
+            counts[name] = sum(values)
+    return counts
 
 
 def _match_entry(s: Session, request_id: int, agency_id: int, file_name: str) -> MatchLogEntry | None:

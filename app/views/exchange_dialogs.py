@@ -219,7 +219,7 @@ class SendDialog(QDialog):
 
         # Type-specific fields.
         self.matched, self.review, self.unmatched = (QSpinBox(maximum=2_000_000_000) for _ in range(3))
-        self.run_label = _plain(QLabel("no run record", objectName="muted"))
+        self.run_label = _plain(QLabel("the last recorded run's", objectName="muted"))
         run_button = QPushButton("Run record (run.json)…")
         run_button.clicked.connect(self._choose_run)
         self.certified_by = QLineEdit()
@@ -304,10 +304,12 @@ class SendDialog(QDialog):
         if kind == "work_order":
             return kind, x.work_order(self._request_number()), None
         if kind == "completion":
+            # Nothing filled in: the service takes the record and figures of the hub's last recorded run.
             run = strict_loads(read_limited(self.run_file, MAX_RUN_RECORD_BYTES, "run record"), "run record") \
                 if self.run_file else None
-            counts = {"matched": self.matched.value(), "review": self.review.value(),
-                      "unmatched": self.unmatched.value()}
+            typed = {"matched": self.matched.value(), "review": self.review.value(),
+                     "unmatched": self.unmatched.value()}
+            counts = typed if any(typed.values()) else None
             return kind, x.completion(self._request_number(), counts=counts, run=run), None
         if kind == "destruction_certificate":
             attachments, name = None, None

@@ -247,19 +247,32 @@ def test_revoked_installation_is_refused_until_trusted_again(pair, usb):
 
 
 def test_a_real_run_record_travels_in_a_completion(pair, usb, tmp_path):
-    """The matching engine's own run.json (files matched on generated people) passes the person-data check."""
+    """The hub workspace registers generated files and records a real match; the completion takes that run's
+    record and figures by itself, passes the person-data check and arrives intact."""
+    from app.services.hub import HubService, check_file, match_files
     from bench.generate import generate
-    from app.matching.run import run_match
+
+    from .conftest import agency_id
 
     opm, hub = pair
-    paths = generate("full", 300, seed=11).write(tmp_path / "files")
-    run = run_match("link", [paths["left"], paths["right"]], tmp_path / "run")
     hub.exchange.import_package(_send_work_order(opm, usb).path.read_bytes())
-    hub_matches(hub, opm.number)
-    completion = hub.exchange.completion(opm.number, counts={"matched": 280}, run=json.loads(json.dumps(run)))
+    paths = generate("full", 300, seed=11).write(tmp_path / "files")
+    workspace = HubService(hub.desk)
+    rid = hub.desk.requests.page(search=opm.number)[0].id
+    left, right = (workspace.register_file(rid, check_file(paths[side]), sender_agency_id=agency_id(hub.desk, code),
+                                           received_on=date(2026, 4, 1)) for side, code in (("left", "SDE"),
+                                                                                            ("right", "DOL")))
+    record = match_files(workspace.file(left), workspace.file(right), tmp_path / "run")
+    workspace.record_run(rid, left, right, tmp_path / "run", record, on=date(2026, 4, 3))
+
+    completion = hub.exchange.completion(opm.number)
+    assert completion["run"]["inputs"][0]["sha256"] == record["inputs"][0]["sha256"]
+    assert completion["counts"]["left_rows"] == 300
+    assert completion["counts"]["matched"] == sum(p["matches"] for p in record["passes"]) > 0
     received = opm.exchange.import_package(hub.exchange.send("completion", completion, usb).path.read_bytes())
+    assert any(c.startswith("counts: ") and "left_rows 300" in c for c in received.changes)
     logged = opm.exchange.contents_of(opm.exchange.log()[0].package_id)
-    assert received.kind == "completion" and logged["run"]["inputs"][0]["sha256"] == run["inputs"][0]["sha256"]
+    assert logged["run"]["outputs"] == record["outputs"]
 
 
 def test_a_rule_broken_halfway_through_applying_changes_nothing(pair, usb):
