@@ -96,6 +96,9 @@ def dedupe(std: pd.DataFrame, method: Method, *, registry: Registry | None = Non
 
 class _Engine:
     def __init__(self, coded: Coded, method: Method, registry, options: _Options, progress, cancel):
+        given = [v for v in (options.lower, options.threshold, options.upper) if v is not None]
+        if given != sorted(given):   # checked before any work, not after an hour at 1M rows
+            raise ValueError("Cut-offs must satisfy lower <= threshold <= upper.")
         self.approval = (registry or Registry.default()).require(method)
         self.coded, self.method, self.options = coded, method, options
         self._progress, self._cancel = progress, cancel
@@ -291,10 +294,13 @@ class _Engine:
 
     def _band(self, p_forced, p_free):
         opts, bits = self.options, self.method.review_band_bits
-        threshold = opts.threshold if opts.threshold is not None else choose_threshold(p_forced, p_free)
+        threshold = opts.threshold
+        if threshold is None:   # the model's choice, kept inside a band the user gave
+            threshold = choose_threshold(p_forced, p_free)
+            threshold = min(max(threshold, opts.lower or 0.0), opts.upper or 1.0)
         w_t = np.log2(threshold / (1 - threshold))
-        lower = opts.lower if opts.lower is not None else float(probability(w_t - bits))
-        upper = opts.upper if opts.upper is not None else float(probability(w_t + bits))
+        lower = opts.lower if opts.lower is not None else min(float(probability(w_t - bits)), threshold)
+        upper = opts.upper if opts.upper is not None else max(float(probability(w_t + bits)), threshold)
         if not lower <= threshold <= upper:
             raise ValueError(f"Cut-offs must satisfy lower <= threshold <= upper "
                              f"(got {lower:.4g}, {threshold:.4g}, {upper:.4g}).")

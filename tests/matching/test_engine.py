@@ -169,3 +169,13 @@ def test_tiny_inputs_do_not_break(quick_method, registry):
     result = engine.dedupe(one, quick_method, registry=registry)
     assert result.clusters.to_dict("records") == [{"record_id": "a", "cluster_id": "a"}]
     assert not result.record["parameters"]["em"]["converged"]
+
+
+def test_user_cut_offs_bound_the_review_band(quick_method, registry):
+    left, right, _ = make_pair(400, seed=12)
+    result = engine.link(left, right, quick_method, registry=registry, lower=0.7, upper=0.99)
+    cuts = result.record["thresholds"]
+    assert cuts["lower"] == 0.7 and cuts["upper"] == 0.99 and 0.7 <= cuts["threshold"] <= 0.99
+    assert result.review["match_probability"].between(0.7, 0.99).all()
+    with pytest.raises(ValueError, match="lower <= threshold <= upper"):
+        engine.link(left, right, quick_method, registry=registry, threshold=0.5, lower=0.6)
