@@ -350,7 +350,7 @@ class IdleWatcher(QObject):
     """Emits ``idle()`` after ``minutes`` without keyboard or mouse input anywhere in the application."""
 
     idle = Signal()
-    _INPUT = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.Wheel}
+    _INPUT = frozenset({QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.Wheel})
 
     def __init__(self, minutes: int, parent: QObject | None = None):
         super().__init__(parent)
@@ -399,7 +399,6 @@ class DeskApplication(QObject):
         window = MainWindow(context)
         window.lock_requested.connect(lambda: self.lock("Locked."))
         window.switch_user_requested.connect(self.switch_user)
-        window.destroyed.connect(lambda *_: None)
         self.window = window
         window.show()
         if not self.demo:

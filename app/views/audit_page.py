@@ -11,6 +11,7 @@ from app.views.list_page import ListPage
 from app.views.style import LATE_COLOUR, OK_COLOUR
 from app.views.table import Column, humanise
 
+
 def describe_change(event) -> str:
     """An audit event's before/after JSON as a readable line: ``state: drafting → board_review; …``."""
     try:

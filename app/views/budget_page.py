@@ -316,7 +316,7 @@ class BudgetPage(QWidget):
 
 
 class _Distribution:
-    __slots__ = ("distributed_on", "agency", "dsa", "amount_cents", "instrument")
+    __slots__ = ("agency", "amount_cents", "distributed_on", "dsa", "instrument")
 
     def __init__(self, info, agency: str, dsa: str):
         self.distributed_on, self.amount_cents, self.instrument = info.distributed_on, info.amount_cents, info.instrument

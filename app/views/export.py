@@ -11,7 +11,6 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[-+]?\d[\d,]*(\.\d+)?")

@@ -13,8 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import QBuffer, QByteArray, QDate, QIODevice, Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QDialog,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -899,7 +899,7 @@ def _size(size: int) -> str:
 class _Element:
     """An element row with its agency code (the service gives the agency id)."""
 
-    __slots__ = ("agency", "id", "name", "justification", "struck", "struck_reason")
+    __slots__ = ("agency", "id", "justification", "name", "struck", "struck_reason")
 
     def __init__(self, agency: str, element):
         self.agency = agency
@@ -934,7 +934,10 @@ class DocumentViewer(QDialog):
 
             pixmap = QPixmap()
             label = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-            label.setPixmap(pixmap if not pixmap.loadFromData(content) else pixmap)
+            if pixmap.loadFromData(content):
+                label.setPixmap(pixmap)
+            else:
+                label.setText(f"{name} is not a readable image.")
             scroll = QScrollArea()
             scroll.setWidget(label)
             layout.addWidget(scroll)
