@@ -107,7 +107,7 @@ class _AdminPage(QWizardPage):
         form.addRow("", self.meter_label)
         form.addRow("Repeat passphrase", self.confirm)
         form.addRow("", self.error)
-        self.location = QLabel(objectName="muted", wordWrap=True)
+        self.location = QLabel(objectName="muted", wordWrap=True, textFormat=Qt.TextFormat.PlainText)
         form.addRow("Store file", self.location)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt override
@@ -285,7 +285,8 @@ class UnlockDialog(QDialog):
         self.store: Store | None = None
         self.setWindowTitle("Unlock P20 WIN Desk")
         title = QLabel("Unlock P20 WIN Desk", objectName="pageTitle")
-        where = QLabel(f"Store: {store_path}", objectName="muted", wordWrap=True)
+        where = QLabel(f"Store: {store_path}", objectName="muted", wordWrap=True,
+                       textFormat=Qt.TextFormat.PlainText)
         self.reason = QLabel(reason, objectName="muted", wordWrap=True)
         self.reason.setVisible(bool(reason))
         self.username = QLineEdit(username or str(QSettings().value("unlock/last_user", "")))

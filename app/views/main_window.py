@@ -299,7 +299,7 @@ class MainWindow(QMainWindow):
     # -- status bar ---------------------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
         status = self.statusBar()
-        who = QLabel(f"{self.context.display_name} · {self.context.role}")
+        who = QLabel(f"{self.context.display_name} · {self.context.role}", textFormat=Qt.TextFormat.PlainText)
         who.setAccessibleName("Signed-in user")
         where = QLabel(f"Store: {self.context.store_path.name} (encrypted)")
         where.setToolTip(str(self.context.store_path))

@@ -937,6 +937,7 @@ class DocumentViewer(QDialog):
             if pixmap.loadFromData(content):
                 label.setPixmap(pixmap)
             else:
+                label.setTextFormat(Qt.TextFormat.PlainText)
                 label.setText(f"{name} is not a readable image.")
             scroll = QScrollArea()
             scroll.setWidget(label)
@@ -947,4 +948,5 @@ class DocumentViewer(QDialog):
             layout.addWidget(text)
         else:
             layout.addWidget(QLabel(f"{name} ({media_type}) cannot be shown here. Use “Save a copy…” to open it "
-                                    "in another program (the copy is not encrypted).", wordWrap=True))
+                                    "in another program (the copy is not encrypted).", wordWrap=True,
+                                    textFormat=Qt.TextFormat.PlainText))
