@@ -48,6 +48,7 @@ from app.models import (
     DataRecipient,
     DataRequest,
     DataSharingAgreement,
+    DestructionCertificate,
     DsaAmendment,
     DsaParty,
     MatchLogEntry,
@@ -414,14 +415,12 @@ class ExchangeService(Service):
                 "run": run,
             }
 
-    def destruction_certificate(self, request_number: str, *, certified_by: str, statement: str,
-                                attachment: str | None = None) -> dict[str, Any]:
+    def destruction_certificate(self, request_number: str, *, certified_by: str | None = None,
+                                statement: str | None = None, attachment: str | None = None) -> dict[str, Any]:
         """The hub's certificate that a request's input files were destroyed (hub -> OPM), from the match log.
-        ``attachment`` names a file passed to ``send`` (e.g. a signed scan, ``certificate.pdf``)."""
-        checks = Checks()
-        certified_by = checks.text("certified_by", certified_by)
-        statement = checks.text("statement", statement, max_len=4000)
-        checks.done()
+        ``certified_by`` and ``statement`` default to the hub's own recorded certificate (the hub workspace files
+        one when it destroys the inputs, naming each file's SHA-256). ``attachment`` names a file passed to
+        ``send`` (e.g. a signed scan, ``certificate.pdf``). Raises ValidationFailed when neither is known."""
         with self._read() as s:
             req = _request_by_number(s, request_number)
             entries = _match_entries(s, req.id)
@@ -429,6 +428,13 @@ class ExchangeService(Service):
             if not entries or kept:
                 raise RuleViolation(f"Record the destruction of every input file of request {request_number} in the "
                                     f"match log first ({len(kept)} not yet destroyed).")
+            recorded = s.scalar(select(DestructionCertificate).where(
+                DestructionCertificate.request_id == req.id, DestructionCertificate.kind == CertificateKind.HUB_INPUTS)
+                .order_by(DestructionCertificate.id.desc()).limit(1))
+            checks = Checks()
+            certified_by = checks.text("certified_by", certified_by or (recorded.certified_by if recorded else ""))
+            statement = checks.text("statement", statement or (recorded.notes if recorded else ""), max_len=4000)
+            checks.done()
             return {
                 "request_number": req.number,
                 "destroyed_on": max(e.inputs_destroyed_on for e, _ in entries),

@@ -222,8 +222,8 @@ class SendDialog(QDialog):
         self.run_label = _plain(QLabel("the last recorded run's", objectName="muted"))
         run_button = QPushButton("Run record (run.json)…")
         run_button.clicked.connect(self._choose_run)
-        self.certified_by = QLineEdit()
-        self.statement = QPlainTextEdit("The input files for this request were destroyed.")
+        self.certified_by = QLineEdit(placeholderText="default: as on the hub's recorded certificate")
+        self.statement = QPlainTextEdit(placeholderText="default: as on the hub's recorded certificate")
         self.scan_label = _plain(QLabel("no scan attached", objectName="muted"))
         scan_button = QPushButton("Attach signed scan…")
         scan_button.clicked.connect(self._choose_scan)
@@ -317,8 +317,8 @@ class SendDialog(QDialog):
                 name = "certificate" + (self.attachment.suffix.lower() or ".bin")
                 attachments = {name: read_limited(self.attachment, MAX_SCAN_BYTES, "certificate scan")}
             return kind, x.destruction_certificate(
-                self._request_number(), certified_by=self.certified_by.text(),
-                statement=self.statement.toPlainText(), attachment=name), attachments
+                self._request_number(), certified_by=self.certified_by.text() or None,
+                statement=self.statement.toPlainText() or None, attachment=name), attachments
         document = strict_loads(read_limited(Path(self.method_path.text()), 1024 * 1024, "method file"), "method file")
         return kind, x.method_approval(document, approved_on=self.approved_on.date().toPython(),
                                        motion=self.motion.text()), None

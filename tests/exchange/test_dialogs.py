@@ -168,8 +168,9 @@ def test_send_dialog_builds_each_type_from_its_fields(pair, usb, qtbot, tmp_path
     dialog.attachment = scan
     dialog.folder.setText(str(out))
     dialog.ok_button.click()
-    assert dialog.error.text() == "certified by: is required" and dialog.result_path is None
+    assert dialog.error.text() == "certified by: is required; statement: is required" and not dialog.result_path
     dialog.certified_by.setText("Hub security officer")
+    dialog.statement.setPlainText("Input files overwritten and deleted.")
     dialog.ok_button.click()
     result = opm.exchange.import_package(dialog.result_path.read_bytes())
     assert "attach certificate.pdf (13 bytes)" in result.changes

@@ -274,6 +274,15 @@ def test_a_real_run_record_travels_in_a_completion(pair, usb, tmp_path):
     logged = opm.exchange.contents_of(opm.exchange.log()[0].package_id)
     assert logged["run"]["outputs"] == record["outputs"]
 
+    # The workspace destroys the inputs and files its certificate; the package takes its wording.
+    workspace.destroy(rid, on=date(2026, 4, 9))
+    certificate = hub.exchange.destruction_certificate(opm.number)
+    assert certificate["certified_by"] == "hub-dol administrator"
+    assert certificate["statement"].startswith("Overwritten and deleted by P20 WIN Desk")
+    opm.exchange.import_package(hub.exchange.send("destruction_certificate", certificate, usb).path.read_bytes())
+    opm_rid = opm.desk.requests.page(search=opm.number)[0].id
+    assert [c.notes for c in opm.desk.matchlog.certificates(opm_rid)] == [certificate["statement"]]
+
 
 def test_a_rule_broken_halfway_through_applying_changes_nothing(pair, usb):
     """The first file is logged by the match log service, the second breaks its date rule: all rolls back."""
