@@ -6,7 +6,7 @@ more often than not).
     p20win package peers | revoke PEER-ID | log [--request Q0042]
     p20win package export work-order Q0042 --to FOLDER
     p20win package export completion Q0042 --to FOLDER [--counts matched=120,review=4] [--run run.json]
-    p20win package export destruction Q0042 --to FOLDER --certified-by NAME --statement TEXT [--attach scan.pdf]
+    p20win package export destruction Q0042 --to FOLDER [--certified-by NAME --statement TEXT] [--attach scan.pdf]
     p20win package export method-approval method.json --approved-on 2026-11-20 --to FOLDER
     p20win package import FILE.p20pkg [--preview]
     p20win package inspect FILE.p20pkg          (no store needed: shows the clear manifest)
@@ -74,8 +74,8 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                    "recorded run for the request)")
     p.add_argument("--delivered-on", type=date.fromisoformat, help="completion: ID matrix delivered (YYYY-MM-DD)")
     p.add_argument("--delivered-to", help="completion: to whom the ID matrix went")
-    p.add_argument("--certified-by", help="destruction: who certifies")
-    p.add_argument("--statement", help="destruction: the certificate's statement")
+    p.add_argument("--certified-by", help="destruction: who certifies (default: as on the hub's certificate)")
+    p.add_argument("--statement", help="destruction: the statement (default: as on the hub's certificate)")
     p.add_argument("--attach", type=Path, help="destruction: a scan of the signed certificate")
     p.add_argument("--approved-on", type=date.fromisoformat, help="method-approval: the DGB's vote (YYYY-MM-DD)")
     p.add_argument("--approved-by", default="Data Governing Board", help="method-approval: who approved")
@@ -248,9 +248,6 @@ def _export(args: argparse.Namespace) -> int:
                     delivered_on=args.delivered_on,
                     delivered_to=args.delivered_to)
             elif args.kind == "destruction":
-                if not args.certified_by or not args.statement:
-                    _err("destruction needs --certified-by and --statement.")
-                    return EXIT_USAGE
                 name = None
                 if args.attach:
                     name = "certificate" + (args.attach.suffix.lower() or ".bin")
