@@ -12,6 +12,9 @@ from app.views.style import LATE_COLOUR, OK_COLOUR
 from app.views.table import Column, humanise
 
 
+_BOOKKEEPING = frozenset({"id", "created_at", "updated_at"})  # in every record; the # and Id columns show ids
+
+
 def describe_change(event) -> str:
     """An audit event's before/after JSON as a readable line: ``state: drafting → board_review; …``."""
     try:
@@ -22,9 +25,9 @@ def describe_change(event) -> str:
     if not isinstance(before, dict) or not isinstance(after, dict):
         return event.after or event.before or ""
     if before and after:
-        parts = [f"{k}: {_short(before.get(k))} → {_short(after.get(k))}" for k in after if k != "updated_at"]
+        parts = [f"{k}: {_short(before.get(k))} → {_short(after.get(k))}" for k in after if k not in _BOOKKEEPING]
     elif after:
-        parts = [f"{k}: {_short(v)}" for k, v in after.items() if v not in (None, "", [], {}) and k != "updated_at"]
+        parts = [f"{k}: {_short(v)}" for k, v in after.items() if v not in (None, "", [], {}) and k not in _BOOKKEEPING]
     else:
         parts = ["removed: " + "; ".join(f"{k}: {_short(v)}" for k, v in before.items() if v not in (None, ""))]
     return "; ".join(parts)

@@ -72,7 +72,8 @@ def main() -> None:
         while not dashboard.loaded:
             app.processEvents()
             time.sleep(0.02)
-        for number, spec in enumerate(SCREENS, start=1):
+        # Screens for one role only (the hub workspace) belong to other areas, which take their own pictures.
+        for number, spec in enumerate((s for s in SCREENS if not s.roles), start=1):
             page = window.show_screen(spec.key)
             list_page = getattr(page, "list_page", None)
             if list_page is not None and list_page.model.rowCount():
