@@ -105,6 +105,6 @@ def test_hub_workspace_whole_path(qtbot, hub_world, open_window, tmp_path):  # n
     assert not any(page.work_root.glob("*-run-*"))
     for row in world.hub.matchlog.page(request_id=ready):
         assert all([row.files_received_on, row.sender_agency, row.received_by, row.file_name, row.fields_included,
-                    row.matched_on, row.id_matrix_sent_on, row.id_matrix_sent_to == "Test University",
+                    row.matched_on, row.id_matrix_sent_on, row.id_matrix_sent_to == "Dr Rep",
                     row.inputs_destroyed_on])
     assert any(c.kind.value == "hub_inputs" for c in world.hub.matchlog.certificates(ready))

@@ -91,7 +91,10 @@ class WeightHistogram(QWidget):
             p.setPen(pen)
             p.drawLine(QPointF(x(w), area.top()), QPointF(x(w), area.bottom()))
             p.setPen(QColor(c["text"]))
-            p.drawText(QRectF(x(w) - 60, 4, 120, 16), Qt.AlignmentFlag.AlignCenter, f"{name} {w:.1f}")
+            # lower's label ends at its line, upper's starts there, so close thresholds do not overprint
+            box = QRectF(x(w) - 124, 4, 120, 16) if name == "lower" else QRectF(x(w) + 4, 4, 120, 16)
+            align = Qt.AlignmentFlag.AlignRight if name == "lower" else Qt.AlignmentFlag.AlignLeft
+            p.drawText(box, align | Qt.AlignmentFlag.AlignVCenter, f"{name} {w:.1f}")
 
 
 class WeightWaterfall(QWidget):
@@ -119,7 +122,8 @@ class WeightWaterfall(QWidget):
             p.setPen(QColor(c["muted"]))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Select a pair to see why it scored as it did")
             return
-        label_w, right, row_h = min(260, self.width() // 2), 56, max(14, min(24, (self.height() - 30) // (len(self.parts) + 1)))
+        label_w, right = min(260, self.width() // 2), 56
+        row_h = max(14, min(24, (self.height() - 30) // (len(self.parts) + 1)))
         totals, run = [], 0.0
         for _, w in self.parts:
             totals.append((run, run + w))
@@ -127,7 +131,7 @@ class WeightWaterfall(QWidget):
         values = [v for pair in totals for v in pair] + [0.0] + ([self.threshold] if self.threshold is not None else [])
         lo, hi = min(values), max(values)
         span = hi - lo or 1.0
-        x0, width = label_w + 8, self.width() - label_w - 8 - right
+        x0, width = label_w + 8 + right, self.width() - label_w - 8 - 2 * right  # room for labels both sides
 
         def x(v: float) -> float:
             return x0 + (v - lo) / span * width
@@ -142,7 +146,11 @@ class WeightWaterfall(QWidget):
             p.drawText(QRectF(0, y, label_w, row_h), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
             bar = QRectF(x(min(a, b)), y + 3, max(1.5, abs(x(b) - x(a))), row_h - 6)
             p.fillRect(bar, QColor(AGREE if w >= 0 else DISAGREE))
-            p.drawText(QRectF(bar.right() + 4, y, right + 40, row_h), Qt.AlignmentFlag.AlignVCenter, f"{w:+.1f}")
+            if w >= 0:
+                p.drawText(QRectF(bar.right() + 4, y, right, row_h), Qt.AlignmentFlag.AlignVCenter, f"{w:+.1f}")
+            else:  # a falling bar is labelled on its left, away from the running total's next bar
+                p.drawText(QRectF(bar.left() - right - 4, y, right, row_h),
+                           Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, f"{w:+.1f}")
         y = 6 + len(self.parts) * row_h
         p.setPen(QColor(c["text"]))
         bold = QFont(self.font())

@@ -74,7 +74,9 @@ class DeliverTab(QWidget):
 
     def request_changed(self) -> None:
         rid = self.page.request_id()
-        self.recipient.setText(self.page.context.desk.requests.get(rid).recipient_name or "" if rid else "")
+        desk = self.page.context.desk
+        recipient_id = desk.requests.get(rid).recipient_id if rid is not None else None
+        self.recipient.setText(desk.recipients.get(recipient_id).authorized_representative if recipient_id else "")
         self.notice.hide()
         self.refresh()
 

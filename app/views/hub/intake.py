@@ -33,7 +33,7 @@ FILE_COLUMNS = [
     Column("agency", "From", "agency", width=60),
     Column("file", "File", "file_name", width=160),
     Column("rows", "Rows", "rows", width=70),
-    Column("rejected", "Rejected", "rejected", width=70),
+    Column("rejected", "Rejected", "rejected", width=80),
     Column("kind", "Kind", "kind", width=60),
     Column("sha", "SHA-256", lambda f: f.sha256[:16] + "…", tooltip=lambda f: f.sha256, width=150),
     Column("received", "Received", "received_on", width=90),

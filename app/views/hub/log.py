@@ -15,9 +15,9 @@ from app.views.table import Column
 from app.views.widgets import heading
 
 LOG_COLUMNS = [
-    Column("request", "Request", "request_number", width=70),
+    Column("request", "Request", "request_number", width=75),
     Column("received", "Files received", "files_received_on", width=95),
-    Column("agency", "Sender agency", "sender_agency", width=70),
+    Column("agency", "From agency", "sender_agency", width=90),
     Column("sender", "Sender", "sender", width=110),
     Column("receiver", "Received by", "received_by", width=110),
     Column("file", "File", "file_name", width=140),
@@ -40,7 +40,7 @@ class _Due:
 
 
 DUE_COLUMNS = [
-    Column("request", "Request", "request_number", width=70),
+    Column("request", "Request", "request_number", width=75),
     Column("what", "Obligation", "what", width=260),
     Column("due", "Due (UTC)", "due_at", display=lambda d: f"{d:%Y-%m-%d %H:%M}", width=130),
     Column("status", "Status", "status", width=80, foreground=lambda s: _STATUS_COLOURS.get(s)),

@@ -40,15 +40,15 @@ from app.views.widgets import heading
 IGNORE = "(not used)"
 PREVIEW_ROWS = 8
 PASS_COLUMNS = [
-    Column("name", "Pass", "name", width=200), Column("kind", "Kind", "kind", width=110),
-    Column("pairs", "Pairs compared", "pairs", width=110), Column("matches", "Matches", "matches", width=90),
-    Column("review", "In review band", "review", width=110),
+    Column("name", "Pass", "name", width=120), Column("kind", "Kind", "kind", width=95),
+    Column("pairs", "Pairs", "pairs", width=90), Column("matches", "Matches", "matches", width=70),
+    Column("review", "To review", "review", width=90),
 ]
 MU_COLUMNS = [
-    Column("comparison", "Comparison", "comparison", width=140), Column("level", "Level", "label", width=200),
-    Column("m", "m (matches)", "m", display=lambda v: f"{v:.4f}", width=100),
-    Column("u", "u (non-matches)", "u", display=lambda v: f"{v:.6f}", width=110),
-    Column("weight", "Weight", "weight", display=lambda v: f"{v:+.2f}", width=80),
+    Column("comparison", "Compared", "comparison", width=100), Column("level", "Level", "label", width=160),
+    Column("m", "m", "m", display=lambda v: f"{v:.4f}", width=65, tooltip=lambda r: "share of true matches at this level"),
+    Column("u", "u", "u", display=lambda v: f"{v:.6f}", width=80, tooltip=lambda r: "share of non-matches at this level"),
+    Column("weight", "Weight", "weight", display=lambda v: f"{v:+.2f}", width=60),
 ]
 STEPS = ("Files and method", "Preview and columns", "Thresholds", "Run and results")
 
