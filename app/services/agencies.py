@@ -21,7 +21,7 @@ from app.models import (
 from .audit_chain import record_of
 from .base import Checks, Kind, Service, view_of
 from .errors import NotFound, RuleViolation, ValidationFailed
-from .meetings import passed_motion
+from .meetings import board_decision
 
 MIN_STEWARDS = 2  # the manual asks each agency for at least two data stewards
 
@@ -152,17 +152,17 @@ class AgencyService(Service):
             if agency.status is status:
                 return
             if status is AgencyStatus.ACTIVE and agency.status is AgencyStatus.ONBOARDING:
-                ok, why = passed_motion(uow.session, board=Board.EXECUTIVE, kind=MotionKind.AGENCY_ADMISSION,
-                                        agency_id=agency.id)
-                if not ok:
-                    raise RuleViolation(f"{agency.code} cannot be admitted: {why}.")
+                vote = board_decision(uow.session, board=Board.EXECUTIVE, kind=MotionKind.AGENCY_ADMISSION,
+                                      agency_id=agency.id)
+                if not vote.passed:
+                    raise RuleViolation(f"{agency.code} cannot be admitted: {vote.reason}.")
                 if agency.emou_signed_on is None:
                     raise RuleViolation(f"{agency.code} cannot be admitted before it signs the E-MOU.")
             if status is AgencyStatus.SUSPENDED:
-                ok, why = passed_motion(uow.session, board=Board.EXECUTIVE, kind=MotionKind.AGENCY_SUSPENSION,
-                                        agency_id=agency.id)
-                if not ok:
-                    raise RuleViolation(f"{agency.code} cannot be suspended: {why}.")
+                vote = board_decision(uow.session, board=Board.EXECUTIVE, kind=MotionKind.AGENCY_SUSPENSION,
+                                      agency_id=agency.id)
+                if not vote.passed:
+                    raise RuleViolation(f"{agency.code} cannot be suspended: {vote.reason}.")
             if status is AgencyStatus.ONBOARDING:
                 raise RuleViolation("An agency cannot go back to onboarding.")
             before = record_of(agency)

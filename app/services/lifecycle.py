@@ -39,7 +39,7 @@ from app.models import (
 )
 
 from .errors import NotFound, RuleViolation
-from .meetings import passed_motion
+from .meetings import BoardDecision, board_decision
 
 S = RequestState
 
@@ -154,7 +154,7 @@ class RequestFacts:
     elements: tuple[ElementFact, ...] = ()
     users: tuple[UserFact, ...] = ()
     approvals: tuple[tuple[int, Decision, Decision], ...] = ()  # (agency id, data, users)
-    dgb_approval: tuple[bool, str] = (False, "no Data Governing Board vote is recorded")
+    dgb_approval: BoardDecision = BoardDecision(False, False, "no Data Governing Board vote is recorded")
     dsa: DsaFact | None = None
     match_entries: tuple[MatchFact, ...] = ()
     certificates: frozenset[CertificateKind] = frozenset()
@@ -205,8 +205,8 @@ def load_facts(session: Session, request_id: int) -> RequestFacts:
                             .where(DestructionCertificate.request_id == request_id)).all()
     recipient_destroyed = [on for kind, on in certs if kind is CertificateKind.RECIPIENT_DATA]
     needs_vote = req.state in (S.BOARD_REVIEW, S.ON_HOLD)
-    dgb = passed_motion(session, board=Board.DGB, kind=MotionKind.REQUEST_APPROVAL, request_id=request_id) \
-        if needs_vote else (False, "not under board review")
+    dgb = board_decision(session, board=Board.DGB, kind=MotionKind.REQUEST_APPROVAL, request_id=request_id) \
+        if needs_vote else BoardDecision(False, False, "not under board review")
     return RequestFacts(
         request_id=req.id, number=req.number, state=req.state, held_from=req.held_from, title=req.title,
         recipient_id=req.recipient_id, recipient_agency_id=recipient_agency, purpose=req.purpose,
@@ -262,14 +262,14 @@ def _guard_approved(f: RequestFacts) -> list[str]:
     pending = [a for a in f.agencies if decided.get(a.id, (None, None)) != (Decision.APPROVED, Decision.APPROVED)]
     if pending:
         reasons.append(f"these agencies have not approved both their data and the data users: {_codes(pending)}")
-    if not f.dgb_approval[0]:
-        reasons.append(f.dgb_approval[1])
+    if not f.dgb_approval.passed:
+        reasons.append(f.dgb_approval.reason)
     return reasons
 
 
 def _guard_denied(f: RequestFacts) -> list[str]:
     refused = any(Decision.DENIED in (d, u) for _, d, u in f.approvals)
-    voted_down = not f.dgb_approval[0] and f.dgb_approval[1].startswith("the Data Governing Board vote did not pass")
+    voted_down = f.dgb_approval.voted and not f.dgb_approval.passed
     if refused or voted_down:
         return []
     return ["a denial needs an agency's refusal or a failed Data Governing Board vote on record"]

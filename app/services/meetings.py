@@ -127,9 +127,18 @@ def motion_outcomes(session: Session, motions: Iterable[Motion]) -> dict[int, Mo
     return out
 
 
-def passed_motion(session: Session, *, board: Board, kind: MotionKind, request_id: int | None = None,
-                  agency_id: int | None = None) -> tuple[bool, str]:
-    """Whether a motion of ``kind`` about the request/agency passed at a meeting of ``board``, and why not."""
+@dataclass(frozen=True, slots=True)
+class BoardDecision:
+    """Whether a board decided something: ``passed``; ``voted`` is False when no vote is on record at all."""
+
+    passed: bool
+    voted: bool
+    reason: str
+
+
+def board_decision(session: Session, *, board: Board, kind: MotionKind, request_id: int | None = None,
+                   agency_id: int | None = None) -> BoardDecision:
+    """Whether any motion of ``kind`` about the request/agency passed at a (not cancelled) meeting of ``board``."""
     stmt = (select(Motion).join(Meeting, Meeting.id == Motion.meeting_id)
             .where(Meeting.board == board, Motion.kind == kind, Meeting.cancelled.is_(False)))
     if request_id is not None:
@@ -138,11 +147,12 @@ def passed_motion(session: Session, *, board: Board, kind: MotionKind, request_i
         stmt = stmt.where(Motion.agency_id == agency_id)
     motions = list(session.scalars(stmt.order_by(Motion.id)))
     if not motions:
-        return False, f"no {board_name(board)} vote on a {kind.value.replace('_', ' ')} motion is recorded"
+        return BoardDecision(False, False, f"no {board_name(board)} vote on a {kind.value.replace('_', ' ')} "
+                                           "motion is recorded")
     outcomes = motion_outcomes(session, motions)
     if any(o.passed for o in outcomes.values()):
-        return True, "passed"
-    return False, f"the {board_name(board)} vote did not pass ({outcomes[motions[-1].id].reason})"
+        return BoardDecision(True, True, "passed")
+    return BoardDecision(False, True, f"the {board_name(board)} vote did not pass ({outcomes[motions[-1].id].reason})")
 
 
 def board_name(board: Board) -> str:

@@ -262,3 +262,18 @@ def test_deadlines_listed_for_departures_and_destroy_by(world):
     assert ("report_departure", "late") in kinds
     assert ("destroy_inputs", "met") in kinds
     assert any(k == "recipient_destroy_by" for k, _ in kinds)
+
+
+def test_every_state_refuses_every_move_outside_its_edges():
+    for state in RequestState:
+        held = S.DRAFTING if state is S.ON_HOLD else None
+        facts = lifecycle.RequestFacts(request_id=1, number="Q0001", state=state, held_from=held, title="t",
+                                       recipient_id=None, recipient_agency_id=None, purpose="", legal_basis="",
+                                       disclosure_reviewed_on=None)
+        edges = set(targets_from(state, held))
+        for target in RequestState:
+            reasons = lifecycle.blocked_reasons(facts, target)
+            assert (target in edges) or reasons[0].startswith(f"a request in {lifecycle.LABELS[state]} cannot move")
+        options = {o.target for o in lifecycle.allowed_transitions(facts)}
+        assert options == edges
+        assert (state in TERMINAL) == (not edges)

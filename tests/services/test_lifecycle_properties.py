@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from app.models import Board, CertificateKind, Decision, ExhibitKind, MotionKind, RequestState, VoteChoice
 from app.services import ServiceError
 from app.services.lifecycle import MAIN_LINE, RequestFacts, allowed_transitions, blocked_reasons, targets_from
-from app.services.meetings import passed_motion
+from app.services.meetings import board_decision
 from service_world import DAY, World
 
 S = RequestState
@@ -77,7 +77,7 @@ def _do(world: World, rid: int, action: str, pick: int, target: RequestState) ->
 
 def _dgb_passed(world: World, rid: int) -> bool:
     with world.store.read_session() as s:
-        return passed_motion(s, board=Board.DGB, kind=MotionKind.REQUEST_APPROVAL, request_id=rid)[0]
+        return board_decision(s, board=Board.DGB, kind=MotionKind.REQUEST_APPROVAL, request_id=rid).passed
 
 
 def _invariants(world: World, facts: RequestFacts, previous: RequestFacts) -> None:
