@@ -8,6 +8,7 @@ from typing import Any
 from app.models import Agency, AgencyRole, AgencyRoleAssignment, AgencyStatus, Role, User
 from app.resources import resource_path
 from app.store import PRODUCTION_KDF, KdfParams, Store
+from app.store.store import keys_path
 
 from .audit_chain import append_event, record_of
 from .users import check_username
@@ -51,7 +52,12 @@ def initialise_store(path: Path | str, username: str, passphrase: str, display_n
                 append_event(s, actor=SETUP_ACTOR, action="seed", entity="agencies", entity_id=agency.id,
                              after={**record_of(agency), "roles": sorted(entry["roles"])})
     except BaseException:
+        # A store without its admin or agencies is worse than none: remove it so setup can simply be re-run.
         store.close()
+        path = Path(path)
+        sidecars = (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", ".lock"))
+        for leftover in (path, keys_path(path), *sidecars):
+            leftover.unlink(missing_ok=True)
         raise
     return store, recovery_code
 

@@ -35,6 +35,17 @@ def test_a_bad_first_username_is_refused_before_anything_is_created(tmp_path):
     assert not (tmp_path / "x.p20store").exists()
 
 
+def test_a_failed_seed_leaves_no_half_made_store(tmp_path, monkeypatch):
+    import app.services.setup as setup
+
+    twice = [{"code": "SDE", "name": "A", "roles": ["participating"]}] * 2
+    monkeypatch.setattr(setup, "seed_agencies", lambda: twice)
+    path = tmp_path / "half.p20store"
+    with pytest.raises(Exception):  # noqa: B017 - whatever the database raises, nothing may remain
+        initialise_store(path, "admin", "correct horse battery staple", "X")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_demo_data_covers_every_state_and_verifies(demo_store):
     desk = Desk(demo_store, "admin")
     assert desk.audit.verify().ok
