@@ -295,7 +295,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CliError(f"--out should end in .{fmt} for --format {fmt} (e.g. {out.with_suffix('.' + fmt).name}).")
     if not out.parent.is_dir():
         raise CliError(f"The folder {out.parent} does not exist.")
-    from app.views.export import write_table  # no Qt: csv/openpyxl and the shared cell neutraliser
+    from app.export import write_table  # no Qt: csv/openpyxl and the shared cell neutraliser
 
     with _opened(args) as store:
         rows = list(EXPORTS[args.entity](_desk(store)))

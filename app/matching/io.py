@@ -24,6 +24,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
+from app.export import FORMULA_STARTS, PLAIN_NUMBER
 from app.matching.standardise import (INPUT_COLUMNS, WAGE_COLUMNS, check_dates, check_genders, check_hs_codes,
                                       check_ssns, raw_text)
 
@@ -806,16 +807,13 @@ def read_matching_file(path: str | Path, *, column_map: Mapping[str, str] | None
                       sha256=result.sha256, rows_in_file=rows_in_file, ignored_columns=ignored)
 
 
-_FORMULA_START = tuple("=+-@\t\r")  # as app.views.export.FORMULA_STARTS (OWASP "CSV injection")
-
-
 def excel_safe(values: pd.Series) -> pd.Series:
     """Text safe to open in a spreadsheet: control characters become spaces and a leading = + - @ gets a
     quote, so an ID like ``=cmd()`` is shown, never run; plain numbers (-12.50) are left alone. The
-    vectorised twin of app.views.export.neutralise_cell (matching may not import views). Use on any free
-    text written to a .tsv."""
+    vectorised form of app.export.neutralise_cell, for whole columns. Use on any free text written to a
+    .tsv."""
     text = values.astype("string").fillna("").str.replace(r"[\x00-\x1f\x7f]", " ", regex=True)
-    risky = text.str.startswith(_FORMULA_START) & ~text.str.fullmatch(r"[-+]?\d[\d,]*(\.\d+)?")
+    risky = text.str.startswith(FORMULA_STARTS) & ~text.str.fullmatch(PLAIN_NUMBER)
     return text.where(~risky, "'" + text)
 
 

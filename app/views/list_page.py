@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.jobs import Job, JobCancelled, show_error
-from app.views.export import write_table
+from app.export import write_table
 from app.views.table import ROW_ROLE, Column, RowFilterProxy, RowTableModel
 from app.views.widgets import clear_layout
 

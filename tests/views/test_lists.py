@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from PySide6.QtCore import Qt
 
-from app.views.export import neutralise_cell
+from app.export import neutralise_cell
 from app.views.list_page import ListPage
 from app.views.table import Column, cents, humanise
 

@@ -1,6 +1,7 @@
 """Write a table to CSV or XLSX, with every cell neutralised against formula injection.
 
-No Qt here: the ``p20win export`` command line uses this module too.
+No Qt here: the desk's lists, the ``p20win export`` command line and the matching engine's reports all use
+it, so it sits below every layer that writes files a person may open in a spreadsheet.
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from pathlib import Path
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[-+]?\d[\d,]*(\.\d+)?")
+PLAIN_NUMBER = r"[-+]?\d[\d,]*(\.\d+)?"
+_PLAIN_NUMBER = re.compile(PLAIN_NUMBER)
 
 
 def neutralise_cell(value: object) -> str:
