@@ -362,7 +362,7 @@ def cmd_users_passwd(args: argparse.Namespace) -> int:
 def run_gui_command(args: argparse.Namespace) -> int:
     from app.views.application import run_gui  # Qt is imported only here
 
-    return run_gui(Path(args.store) if args.store else None, demo=args.demo)
+    return run_gui(Path(args.store) if args.store else None, demo=args.demo, self_test=args.self_test)
 
 
 # --- the parser -------------------------------------------------------------------------------------------
@@ -394,6 +394,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="p20win", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"p20win {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the window, then quit at once (exit 0 when it came up): checks an install")
     _common(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -10,7 +10,7 @@ import math
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
@@ -522,9 +522,10 @@ def make_qapplication(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_gui(store_path: Path | None, demo: bool = False) -> int:
+def run_gui(store_path: Path | None, demo: bool = False, *, self_test: bool = False) -> int:
     """Start the desktop application; returns the process exit code. ``demo`` opens (creating when absent)
-    the demo store at the default location as user ``demo``."""
+    the demo store at the default location as user ``demo``. ``self_test`` quits as soon as the main window
+    is up and idle (exit 0, one line on stdout): how an installed copy is checked without a person."""
     app = make_qapplication()
     path = demo_store_path() if demo and store_path is None else Path(store_path or default_store_path())
     controller = DeskApplication(path, demo=demo)
@@ -535,6 +536,19 @@ def run_gui(store_path: Path | None, demo: bool = False) -> int:
         QMessageBox.critical(None, "P20 WIN Desk", error.message)
         return 1
     app.setQuitOnLastWindowClosed(True)
+    if self_test:
+        QTimer.singleShot(0, lambda: _finish_self_test(controller))
     code = app.exec()
+    QThreadPool.globalInstance().waitForDone()  # a background read must not outlive the store it reads
     controller.end_session(ask=False)
     return code
+
+
+def _finish_self_test(controller: DeskApplication) -> None:
+    from app import __version__
+
+    window = controller.window
+    shown = window is not None and window.isVisible()
+    print(f"self-test: P20 WIN Desk {__version__}, store {controller.store_path.name}: "
+          + ("main window shown" if shown else "no main window"), flush=True)
+    QApplication.instance().exit(0 if shown else 1)
