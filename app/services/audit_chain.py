@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import event, inspect, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.models import AuditEvent, utcnow
 
@@ -72,9 +72,11 @@ _HEAD = "p20win.audit_head"
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_head(session: Session, transaction: object) -> None:
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     # A rollback (or a savepoint's) may have undone the remembered event; after a commit the lock is gone.
-    session.info.pop(_HEAD, None)
+    # Flushes run in inner subtransactions that are neither: keep the head across those.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_HEAD, None)
 
 
 def append_event(

@@ -138,3 +138,20 @@ def test_an_untouched_store_verifies_after_many_kinds_of_change(world):
     verdict = world.admin.audit.verify()
     assert verdict.ok and verdict.checked == world.admin.audit.count() > 50
     assert world.admin.audit.page(limit=1, entity="data_requests")[0].action == "transition"
+
+
+def test_an_event_undone_by_a_savepoint_rollback_does_not_fork_the_chain(world):
+    from app.services.audit_chain import append_event, verify_audit_chain
+
+    with world.store.session() as s:
+        append_event(s, actor="admin", action="kept", entity="test", entity_id=None)
+        try:
+            with s.begin_nested():
+                append_event(s, actor="admin", action="undone", entity="test", entity_id=None)
+                raise RuntimeError("roll this back")
+        except RuntimeError:
+            pass
+        append_event(s, actor="admin", action="after", entity="test", entity_id=None)
+    with world.store.read_session() as s:
+        assert verify_audit_chain(s).ok
+    assert [r.action for r in world.admin.audit.page(limit=2)] == ["after", "kept"]
