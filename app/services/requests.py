@@ -367,13 +367,17 @@ class RequestService(Service):
                     .order_by(DataRequest.received_on, DataRequest.id))
             return [RequestLogRow(*row) for row in s.execute(stmt)]
 
-    def deadlines(self, *, include_met: bool = False) -> list[lifecycle.Deadline]:
-        """Every destruction and departure deadline of requests that are still open, soonest first."""
+    def deadlines(self, *, request_id: int | None = None, include_met: bool = False) -> list[lifecycle.Deadline]:
+        """Destruction and departure deadlines of one request, or of every request not denied or withdrawn,
+        soonest first; only open or overdue ones unless ``include_met``."""
         now = datetime.now(UTC)
         with self._read() as s:
             holidays = set(s.scalars(select(Holiday.day)))
-            ids = s.scalars(select(DataRequest.id).where(DataRequest.state.not_in([S.DENIED, S.WITHDRAWN])))
-            out = [d for rid in list(ids) for d in lifecycle.deadlines(lifecycle.load_facts(s, rid), holidays)]
+            stmt = select(DataRequest.id).where(DataRequest.state.not_in([S.DENIED, S.WITHDRAWN]))
+            if request_id is not None:
+                stmt = select(DataRequest.id).where(DataRequest.id == request_id)
+            ids = list(s.scalars(stmt))
+            out = [d for rid in ids for d in lifecycle.deadlines(lifecycle.load_facts(s, rid), holidays)]
         if not include_met:
             out = [d for d in out if d.status(now) in ("open", "overdue")]
         return sorted(out, key=lambda d: d.due_at)

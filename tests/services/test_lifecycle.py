@@ -257,8 +257,11 @@ def test_deadlines_listed_for_departures_and_destroy_by(world):
     rid = world.new_request()
     world.to(rid, S.ANALYSIS)
     world.desk.recipients.record_departure(world.users[0], date(2025, 5, 1), date(2025, 5, 5))
-    kinds = {(d.kind, d.status(datetime(2025, 6, 1, tzinfo=UTC))) for d in world.desk.requests.deadlines(include_met=True)
-             if d.request_id == rid}
+    other = world.new_request()
+    world.to(other, S.MATCHED)
+    mine = world.desk.requests.deadlines(request_id=rid, include_met=True)
+    assert {d.request_id for d in mine} == {rid}
+    kinds = {(d.kind, d.status(datetime(2025, 6, 1, tzinfo=UTC))) for d in mine}
     assert ("report_departure", "late") in kinds
     assert ("destroy_inputs", "met") in kinds
     assert any(k == "recipient_destroy_by" for k, _ in kinds)
