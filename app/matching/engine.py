@@ -30,8 +30,8 @@ from app.matching.registry import Registry
 Progress = Callable[[float, str], None]
 REPORTED_FIELDS = ("first_name", "middle_name", "last_name", "first_initial", "dob", "gender", "ssn",
                    "sasid", "hs_code")
-# Pairs below this weight (probability ~ 6e-5) cannot matter for assignment or the F1 estimate.
-WEIGHT_FLOOR = -14.0
+# Pairs below this weight (probability < 0.001) cannot matter for assignment or the F1 estimate.
+WEIGHT_FLOOR = -10.0
 HISTOGRAM_EDGES = np.arange(-60, 61, 1.0)
 
 
@@ -181,10 +181,10 @@ class _Engine:
             w = self.prior + evidence.astype(np.float64)
             histogram += np.histogram(np.clip(w, -59.5, 59.5), HISTOGRAM_EDGES)[0]
             keep = w >= WEIGHT_FLOOR
-            kept.append((li[keep], ri[keep], w[keep]))
+            kept.append((li[keep], ri[keep], w[keep].astype(np.float32)))
         li = np.concatenate([k[0] for k in kept]) if kept else np.zeros(0, np.int32)
         ri = np.concatenate([k[1] for k in kept]) if kept else np.zeros(0, np.int32)
-        w = np.concatenate([k[2] for k in kept]) if kept else np.zeros(0)
+        w = np.concatenate([k[2] for k in kept]).astype(np.float64) if kept else np.zeros(0)
         self._time("scoring")
         self._step(0.9, "Assigning matches" if not coded.dedupe else "Clustering")
         result = self._decide(li, ri, w, sum(rule_pairs.values()))
