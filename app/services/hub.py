@@ -14,7 +14,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+import multiprocessing
 import os
+import queue
 import re
 import shutil
 import threading
@@ -26,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import select
 
+from app.matching import MatchCancelled
 from app.matching.io import read_matching_file
 from app.matching.method import load_method
 from app.matching.registry import Registry
@@ -36,7 +39,7 @@ from app.resources import resource_path
 
 from .audit_chain import record_of
 from .base import HUB_WORK, Kind, Service
-from .errors import NotFound, RuleViolation, ValidationFailed
+from .errors import NotFound, RuleViolation, ServiceError, ValidationFailed
 
 DECISIONS = ("match", "non-match", "skip")
 FINAL_MATRIX = "id_matrix_final.tsv"
@@ -154,6 +157,66 @@ def match_files(left: HubFileInfo, right: HubFileInfo, out_dir: str | Path, *, m
             raise RuleViolation(f"{registered.file_name} changed since it was registered (SHA-256 differs); "
                                 "register the file again before matching it.")
     return record
+
+
+def match_files_in_process(left: HubFileInfo, right: HubFileInfo, out_dir: str | Path, *,
+                           progress: Callable[[float, str], None] | None = None,
+                           cancel: threading.Event | None = None, **options) -> dict:
+    """``match_files`` in a child process, relaying progress and cancel; returns the run record.
+
+    Why a process: numpy, pandas and rapidfuzz hold the GIL for up to hundreds of milliseconds at a time,
+    which froze the GUI thread while a match ran on a worker thread. Errors come back as ServiceError
+    (the engine's ``.message``) or MatchCancelled. A frozen (PyInstaller) build must call
+    ``multiprocessing.freeze_support()`` at start-up.
+    """
+    context = multiprocessing.get_context("spawn")
+    messages = context.Queue()
+    stop = context.Event()
+    child = context.Process(target=_match_child, args=(messages, stop, left, right, str(out_dir), options),
+                            daemon=True)
+    child.start()
+    try:
+        while True:
+            if cancel is not None and cancel.is_set():
+                stop.set()
+            try:
+                kind, *payload = messages.get(timeout=0.1)
+            except queue.Empty:
+                if not child.is_alive():
+                    raise ServiceError("The matching process stopped unexpectedly; nothing of this run was kept.") from None
+                continue
+            if kind == "progress" and progress is not None:
+                progress(*payload)
+            elif kind == "done":
+                return payload[0]
+            elif kind == "cancelled":
+                raise MatchCancelled("Matching was cancelled.")
+            elif kind == "error":
+                raise ServiceError(payload[0])
+    finally:
+        child.join(timeout=30)
+        if child.is_alive():
+            child.terminate()
+
+
+def _match_child(messages, stop, left, right, out_dir, options) -> None:  # noqa: ANN001 - runs in the child
+    import threading as _threading
+
+    cancel = _threading.Event()
+
+    def report(fraction: float, message: str) -> None:
+        if stop.is_set():
+            cancel.set()
+        messages.put(("progress", fraction, message))
+
+    try:
+        messages.put(("done", match_files(left, right, out_dir, progress=report, cancel=cancel, **options)))
+    except MatchCancelled:
+        messages.put(("cancelled",))
+    except Exception as exc:  # noqa: BLE001 - every failure must reach the parent as a sentence
+        message = getattr(exc, "message", None)
+        messages.put(("error", message if isinstance(message, str) and message else
+                      f"Matching failed ({exc.__class__.__name__}); nothing of this run was kept."))
 
 
 def load_review(run: RunInfo) -> pd.DataFrame:

@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 from app.jobs import Job, describe_eta
 from app.matching import MatchCancelled
 from app.matching.standardise import INPUT_COLUMNS
-from app.services.hub import RunInfo, approved_methods, match_files
+from app.services.hub import RunInfo, approved_methods, match_files_in_process
 from app.views.hub.charts import WeightHistogram
-from app.views.hub.common import Notice, attempt
+from app.views.hub.common import Notice
 from app.views.request_detail import SimpleTable
 from app.views.table import Column
 from app.views.widgets import heading
@@ -307,18 +307,17 @@ class MatchTab(QWidget):
         started = time.monotonic()
 
         def work(ctx):  # noqa: ANN001 - JobContext; runs on a worker thread
-            return match_files(left, right, out_dir, method_path=method_path, column_map=maps,
-                               progress=ctx.progress, cancel=ctx.cancel_event, **thresholds)
+            record = match_files_in_process(left, right, out_dir, method_path=method_path, column_map=maps,
+                                            progress=ctx.progress, cancel=ctx.cancel_event, **thresholds)
+            # Recorded here, not on the GUI thread: the commit's fsync alone can take tens of milliseconds.
+            return hub.record_run(rid, left.id, right.id, out_dir, record, two_person_review=two_person)
 
-        def done(record: dict) -> None:
+        def done(run_id: int) -> None:
             self._set_running(False)
-            ok, run_id = attempt(self.notice, lambda: hub.record_run(rid, left.id, right.id, out_dir, record,
-                                                                     two_person_review=two_person))
-            if ok:
-                self.last_run = hub.run(run_id)
-                self.show_results(self.last_run)
-                self.notice.ok(f"Run {run_id} finished in {time.monotonic() - started:.0f} s and is in the match "
-                               "log. Review its uncertain pairs on the Review tab.")
+            self.last_run = hub.run(run_id)
+            self.show_results(self.last_run)
+            self.notice.ok(f"Run {run_id} finished in {time.monotonic() - started:.0f} s and is in the match "
+                           "log. Review its uncertain pairs on the Review tab.")
 
         def failed(error: BaseException) -> None:
             self._set_running(False)
