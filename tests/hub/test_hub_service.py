@@ -51,6 +51,20 @@ def test_register_match_review_deliver_destroy(hub_world, tmp_path):
     assert hub.undo(run_id).decision == "non-match"
     assert hub.decisions(run_id) == []
 
+    # Two-person review: the second round must be someone else, and only agreed verdicts count.
+    blind = hub.record_run(ready, lf, rf, tmp_path / "work" / "run1", record, two_person_review=True)
+    a, b = (review.iloc[i] for i in (0, 1))
+    hub.decide(blind, a["left_id"], a["right_id"], "non-match")
+    hub.decide(blind, b["left_id"], b["right_id"], "non-match")
+    with pytest.raises(RuleViolation, match="someone other"):
+        hub.decide(blind, a["left_id"], a["right_id"], "non-match", round=2)
+    second = HubService(world.desk)  # the coordinator as second reviewer
+    second.decide(blind, a["left_id"], a["right_id"], "non-match", round=2)
+    second.decide(blind, b["left_id"], b["right_id"], "match", round=2)
+    assert hub.final_decisions(blind) == {(a["left_id"], a["right_id"]): "non-match"}
+    with pytest.raises(RuleViolation, match="not set up"):
+        hub.decide(run_id, a["left_id"], a["right_id"], "match", round=2)
+
     bad = tmp_path / "with_dob.tsv"
     final.assign(DOB="20010101").to_csv(bad, sep="\t", index=False)
     with pytest.raises(RuleViolation, match="DOB"):
@@ -61,7 +75,7 @@ def test_register_match_review_deliver_destroy(hub_world, tmp_path):
     assert all(r.id_matrix_sent_to == "Dr Rep" and r.matched_on == today for r in log)
 
     done = hub.destroy(ready)
-    assert len(done) == 3 and not files["left"].exists() and not (tmp_path / "work" / "run1").exists()
+    assert len(done) == 4 and not files["left"].exists() and not (tmp_path / "work" / "run1").exists()
     assert all(r.inputs_destroyed_on == today for r in world.hub.matchlog.page(request_id=ready))
     assert hub.certificate_pdf(ready, tmp_path / "cert.pdf") >= 1
     assert (tmp_path / "cert.pdf").read_bytes().startswith(b"%PDF")
