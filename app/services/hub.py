@@ -183,7 +183,8 @@ def match_files_in_process(left: HubFileInfo, right: HubFileInfo, out_dir: str |
                 kind, *payload = messages.get(timeout=0.1)
             except queue.Empty:
                 if not child.is_alive():
-                    raise ServiceError("The matching process stopped unexpectedly; nothing of this run was kept.") from None
+                    raise ServiceError("The matching process stopped unexpectedly; nothing of this run was "
+                                       "kept.") from None
                 continue
             if kind == "progress" and progress is not None:
                 progress(*payload)
@@ -350,8 +351,9 @@ class HubService(Service):
             raise RuleViolation("Both files must be registered for the request being matched.")
         method = record.get("method", {})
         with self._desk.batch():
+            matched = {r.id for r in self._desk.matchlog.page(request_id=request_id) if r.matched_on}
             for f in (left, right):
-                if not any(r.id == f.match_log_id and r.matched_on for r in self._desk.matchlog.page(request_id=request_id)):
+                if f.match_log_id not in matched:
                     self._desk.matchlog.record_match(f.match_log_id, on)
             with self._write("record match runs", [Kind.MATCHLOG], roles=HUB_WORK) as uow:
                 run = HubRun(request_id=request_id, left_file_id=left_file_id, right_file_id=right_file_id,
@@ -414,7 +416,8 @@ class HubService(Service):
     def decisions(self, run_id: int, *, round: int = 1) -> list[Decision]:
         """The round's decisions in order; a pair decided twice keeps both rows (the later one counts)."""
         with self._read() as s:
-            rows = s.scalars(select(ReviewDecision).where(ReviewDecision.run_id == run_id, ReviewDecision.round == round)
+            rows = s.scalars(select(ReviewDecision)
+                             .where(ReviewDecision.run_id == run_id, ReviewDecision.round == round)
                              .order_by(ReviewDecision.id))
             return [Decision(d.left_id, d.right_id, d.decision, d.reviewer, d.decided_at) for d in rows]
 
@@ -512,7 +515,8 @@ class HubService(Service):
             try:
                 _destroy_folder(Path(r.out_dir))
             except OSError as exc:
-                raise RuleViolation(f"The working folder of run {r.id} could not be destroyed ({exc.strerror}).") from None
+                raise RuleViolation(f"The working folder of run {r.id} could not be destroyed "
+                                    f"({exc.strerror}).") from None
             done.append(f"working files of run {r.id}")
         now = datetime.now(UTC)
         with self._desk.batch():

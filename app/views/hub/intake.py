@@ -101,7 +101,8 @@ class IntakeTab(QWidget):
         self.files.set_rows(self.page.hub.files(rid) if rid is not None else [])
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Matching file", "", "Matching files (*.txt *.tsv *.csv *.xlsx);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Matching file", "",
+                                              "Matching files (*.txt *.tsv *.csv *.xlsx);;All files (*)")
         if path:
             self.path.setText(path)
 

@@ -54,7 +54,8 @@ class LogTab(QWidget):
         self.job: Job | None = None
         self.certificate_path = None
         self.log = SimpleTable(LOG_COLUMNS, "The match log is empty.")
-        self.due = SimpleTable(DUE_COLUMNS, "No destruction is due: the clock starts when the stewards confirm a match.")
+        self.due = SimpleTable(DUE_COLUMNS,
+                               "No destruction is due: the clock starts when the stewards confirm a match.")
         confirm = QPushButton("Stewards confirmed the selected match")
         confirm.clicked.connect(self.confirm)
         self.understood = QCheckBox()

@@ -46,8 +46,10 @@ PASS_COLUMNS = [
 ]
 MU_COLUMNS = [
     Column("comparison", "Compared", "comparison", width=100), Column("level", "Level", "label", width=160),
-    Column("m", "m", "m", display=lambda v: f"{v:.4f}", width=65, tooltip=lambda r: "share of true matches at this level"),
-    Column("u", "u", "u", display=lambda v: f"{v:.6f}", width=80, tooltip=lambda r: "share of non-matches at this level"),
+    Column("m", "m", "m", display=lambda v: f"{v:.4f}", width=65,
+           tooltip=lambda r: "share of true matches at this level"),
+    Column("u", "u", "u", display=lambda v: f"{v:.6f}", width=80,
+           tooltip=lambda r: "share of non-matches at this level"),
     Column("weight", "Weight", "weight", display=lambda v: f"{v:+.2f}", width=60),
 ]
 STEPS = ("Files and method", "Preview and columns", "Thresholds", "Run and results")
@@ -145,7 +147,8 @@ class MatchTab(QWidget):
     def _threshold_step(self) -> QWidget:
         w = QWidget()
         form = QFormLayout(w)
-        self.auto_threshold = QCheckBox("Let the model choose (the cut with the best expected F1, review band ±3 bits)")
+        self.auto_threshold = QCheckBox(
+            "Let the model choose (the cut with the best expected F1, review band ±3 bits)")
         self.auto_threshold.setChecked(True)
         self.lower, self.upper = QDoubleSpinBox(), QDoubleSpinBox()
         for spin, name, value in ((self.lower, "Lower threshold", 0.5), (self.upper, "Upper threshold", 0.99)):
@@ -298,7 +301,8 @@ class MatchTab(QWidget):
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         out_dir = self.page.work_root / f"{self.page.request_number()}-run-{stamp}"
         maps = self.column_maps() if self.mappings[0].rowCount() else None
-        thresholds = {} if self.auto_threshold.isChecked() else {"lower": self.lower.value(), "upper": self.upper.value()}
+        thresholds = ({} if self.auto_threshold.isChecked()
+                      else {"lower": self.lower.value(), "upper": self.upper.value()})
         if thresholds and thresholds["lower"] >= thresholds["upper"]:
             self.notice.error("The lower threshold must be below the upper one.")
             return

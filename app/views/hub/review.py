@@ -98,7 +98,8 @@ class ReviewTab(QWidget):
         inner.addWidget(self.comparison)
         inner.addStretch(1)
         buttons = QHBoxLayout()
-        for text, slot in (("Match (Y)", lambda: self.decide("match")), ("Non-match (N)", lambda: self.decide("non-match")),
+        for text, slot in (("Match (Y)", lambda: self.decide("match")),
+                           ("Non-match (N)", lambda: self.decide("non-match")),
                            ("Skip (S)", lambda: self.decide("skip")), ("Undo (U)", self.undo)):
             button = QPushButton(text)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep the keyboard on the pair
