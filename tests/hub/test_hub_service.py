@@ -79,3 +79,15 @@ def test_register_match_review_deliver_destroy(hub_world, tmp_path):
     assert all(r.inputs_destroyed_on == today for r in world.hub.matchlog.page(request_id=ready))
     assert hub.certificate_pdf(ready, tmp_path / "cert.pdf") >= 1
     assert (tmp_path / "cert.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_unusable_file_is_refused_with_a_sentence_and_nothing_registered(hub_world, tmp_path):
+    from app.matching.io import MatchInputError
+
+    world, ready, _, _ = hub_world
+    hostile = tmp_path / "<b>=cmd()<i>.tsv"
+    hostile.write_bytes(b"\xff\xfe\x00garbage\x00\n=cmd()\t<b>\n")
+    with pytest.raises(MatchInputError) as caught:
+        check_file(hostile)
+    assert caught.value.message and "Traceback" not in caught.value.message
+    assert HubService(world.hub).files() == []

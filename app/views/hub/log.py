@@ -16,17 +16,17 @@ from app.views.widgets import heading
 
 LOG_COLUMNS = [
     Column("request", "Request", "request_number", width=75),
-    Column("received", "Files received", "files_received_on", width=95),
-    Column("agency", "From agency", "sender_agency", width=90),
+    Column("received", "Files received", "files_received_on", width=105),
+    Column("agency", "From agency", "sender_agency", width=95),
     Column("sender", "Sender", "sender", width=110),
-    Column("receiver", "Received by", "received_by", width=110),
-    Column("file", "File", "file_name", width=140),
-    Column("fields", "Fields included", "fields_included", width=220),
-    Column("matched", "Match date", "matched_on", width=90),
+    Column("receiver", "Received by", "received_by", width=100),
+    Column("file", "File", "file_name", width=110),
+    Column("fields", "Fields included", "fields_included", width=150),
+    Column("matched", "Match date", "matched_on", width=95),
     Column("confirmed", "Stewards confirmed", "stewards_confirmed_at", width=130),
-    Column("sent", "ID matrix sent", "id_matrix_sent_on", width=95),
+    Column("sent", "ID matrix sent", "id_matrix_sent_on", width=105),
     Column("to", "Sent to", "id_matrix_sent_to", width=110),
-    Column("destroyed", "Inputs destroyed", "inputs_destroyed_on", width=100),
+    Column("destroyed", "Inputs destroyed", "inputs_destroyed_on", width=115),
 ]
 _STATUS_COLOURS = {"overdue": LATE_COLOUR, "late": LATE_COLOUR, "met": OK_COLOUR}
 
