@@ -30,10 +30,35 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 TICK_MS = 5
 
 
+def measure_idle(app: QApplication, seconds: float) -> list[float]:
+    """Sorted tick lateness (ms) of the 5 ms timer while the event loop has nothing else to do."""
+    late: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.nsecsElapsed()]
+
+    def tick() -> None:
+        now = clock.nsecsElapsed()
+        late.append(max(0.0, (now - last[0]) / 1e6 - TICK_MS))
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(tick)
+    timer.start()
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.001)
+    timer.stop()
+    return sorted(late)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle baseline")
     args = parser.parse_args()
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
@@ -72,6 +97,12 @@ def main() -> None:
     page.tabs.setCurrentWidget(page.match)
     match = page.match
     match.go(3)
+
+    # Baseline: the same timer with nothing running. On a shared, loaded machine the scheduler alone
+    # delays ticks; a match's figure means something only next to this one.
+    idle = measure_idle(app, seconds=args.idle)
+    print(f"idle baseline ({args.idle:.0f} s, nothing running): worst {idle[-1]:.1f} ms, "
+          f"99th percentile {idle[int(len(idle) * 0.99)]:.1f} ms; load average {os.getloadavg()[0]:.1f}", flush=True)
 
     worst_per_run = []
     for n in range(args.repeat):

@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime
 
 import pandas as pd
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.jobs import Job, describe_eta
+from app.jobs import Job, describe_eta, estimate_remaining
 from app.matching import MatchCancelled
 from app.matching.standardise import INPUT_COLUMNS
 from app.services.hub import RunInfo, approved_methods, match_files_in_process
@@ -86,6 +87,11 @@ class MatchTab(QWidget):
         self.page = page
         self.job: Job | None = None
         self.last_run: RunInfo | None = None
+        self._latest = [0.0, ""]
+        self._started = 0.0
+        self._poll = QTimer(self)
+        self._poll.setInterval(100)
+        self._poll.timeout.connect(self._show_progress)
         self.step_title = heading("")
         self.stack = QStackedWidget()
         self.stack.addWidget(self._files_step())
@@ -310,9 +316,14 @@ class MatchTab(QWidget):
         two_person = self.two_person.isChecked()
         started = time.monotonic()
 
+        latest = self._latest = [0.0, "Starting the matching process"]
+
+        def report(fraction: float, message: str) -> None:  # worker thread: only stores, the timer shows it
+            latest[:] = [fraction, message]
+
         def work(ctx):  # noqa: ANN001 - JobContext; runs on a worker thread
             record = match_files_in_process(left, right, out_dir, method_path=method_path, column_map=maps,
-                                            progress=ctx.progress, cancel=ctx.cancel_event, **thresholds)
+                                            progress=report, cancel=ctx.cancel_event, **thresholds)
             # Recorded here, not on the GUI thread: the commit's fsync alone can take tens of milliseconds.
             return hub.record_run(rid, left.id, right.id, out_dir, record, two_person_review=two_person)
 
@@ -333,9 +344,10 @@ class MatchTab(QWidget):
 
         self.notice.hide()
         self._set_running(True)
+        self._started = time.monotonic()
         self.job = Job(self, work)
-        self.job.progressed.connect(self._progressed)
         self.job.success(done).failure(failed).run_in_background()
+        self._poll.start()
 
     def cancel(self) -> None:
         if self.running:
@@ -343,16 +355,21 @@ class MatchTab(QWidget):
             self.eta.setText("Cancelling…")
 
     def _set_running(self, running: bool) -> None:
+        if not running:
+            self._poll.stop()
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.back.setEnabled(not running)
         if not running:
             self.eta.setText("")
 
-    def _progressed(self, fraction: float, message: str, eta) -> None:  # noqa: ANN001 - seconds or None
+    def _show_progress(self) -> None:
+        # Polled by a timer instead of relayed by signals: PySide6 6.12 drops a reference to True on every
+        # Python-side emit(), which crashes Python 3.11 after a few thousand progress signals (a long match).
+        fraction, message = self._latest
         self.progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
         self.progress.setFormat(f"{message} — %p%" if message else "%p%")
-        self.eta.setText(describe_eta(eta))
+        self.eta.setText(describe_eta(estimate_remaining(fraction, time.monotonic() - self._started)))
 
     def show_results(self, run: RunInfo) -> None:
         record = run.record
