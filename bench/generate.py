@@ -568,10 +568,11 @@ def generate(case: str, n: int, seed: int = 7, *, n_right: int | None = None, ov
         params["ssn_rate"] = ssn_rate
         return _dedupe(rng, n, overlap, ssn_rate, rates, params)
     n_match = min(int(round(overlap * n)), n_right)
-    left = _people(rng, n)
+    # One draw for everyone keeps SSNs and SASIDs unique across both files.
+    everyone = _people(rng, n + n_right - n_match)
+    left = everyone.iloc[:n].reset_index(drop=True)
+    others = everyone.iloc[n:].reset_index(drop=True)
     _add_families(rng, left, rates)
-    others = _people(rng, n_right - n_match)
-    others["person"] += n
     # Hard non-matches: some right-only people are twins or siblings of left people.
     k = int(len(others) * rates.relatives_of_left)
     targets = rng.permutation(len(others))[:k]

@@ -237,7 +237,7 @@ def _histogram(run: dict) -> str:
     thr = _dict(run.get("thresholds"))
     lines = [(label, _weight(_num(thr.get(key))), colour) for key, label, colour in (
         ("lower", "lower threshold", ORANGE), ("upper", "upper threshold", VERMILION))]
-    w, h, ml, mr, mt, mb = 900, 300, 60, 20, 20, 50
+    w, h, ml, mr, mt, mb = 900, 300, 80, 20, 20, 50
     x0, x1 = edges[0], edges[-1]
     top = max(counts) or 1
     # A square-root scale keeps the small match hump visible next to the huge non-match hump.

@@ -182,3 +182,15 @@ def test_edge_sizes(case, n, kw):
     else:
         expected = min(round(kw.get("overlap", 0.6) * n), kw.get("n_right", n))
         assert len(c.right) == kw.get("n_right", n) and len(c.truth) == expected
+
+
+def test_identifiers_are_unique_per_person_across_files(full):
+    placeholders = ["000000000", "123456789", "999999999", "111111111"]
+    ssn = full.right["SSN"]
+    real = ssn[ssn.str.fullmatch(r"\d{9}") & ~ssn.isin(placeholders)]
+    assert not real.duplicated().any()
+    # A SASID present in both files belongs to one person, so it only appears on truly linked pairs.
+    left, right = _pairs(full)
+    linked = set(left["SASID"][left["SASID"] == right["SASID"]])
+    shared = set(full.left["SASID"]) & set(full.right["SASID"]) - {""}
+    assert shared <= linked
