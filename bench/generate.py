@@ -243,7 +243,8 @@ def _valid_ssns(rng: np.random.Generator, n: int) -> np.ndarray:
     num = area[:n] * 1_000_000 + rng.integers(1, 100, n) * 10_000 + rng.integers(1, 10_000, n)
     num = np.unique(num)
     while len(num) < n:
-        extra = rng.integers(1, 666, n - len(num) + 16) * 1_000_000 + 10_000 + rng.integers(1, 10_000, n - len(num) + 16)
+        k = n - len(num) + 16
+        extra = rng.integers(1, 666, k) * 1_000_000 + 10_000 + rng.integers(1, 10_000, k)
         num = np.unique(np.concatenate([num, extra]))
     return _digits(rng.permutation(num)[:n], 9)
 
@@ -551,8 +552,8 @@ def generate(case: str, n: int, seed: int = 7, *, n_right: int | None = None, ov
 
     ``n`` is the left file's row count (the file's row count for dedupe); ``n_right`` defaults to ``n``.
     ``overlap`` is the share of left people present in the right file, default 0.6 (for dedupe: the
-    share of people with more than one record, default 0.2). ``ssn_rate`` is the share of rows of the file that carries SSNs
-    (right for full, default 0.6; left for wage, default 0.75; dedupe, default 0.5).
+    share of people with more than one record, default 0.2). ``ssn_rate`` is the share of rows of the file
+    that carries SSNs (right for full, default 0.6; left for wage, default 0.75; dedupe, default 0.5).
     """
     if case not in CASES:
         raise ValueError(f"case must be one of {', '.join(CASES)}, not {case!r}")

@@ -191,7 +191,8 @@ def _summary(run: dict) -> str:
                      f"approved by {_e(method['approved_by'])} on {_e(method.get('approved_on', NA))}.</p>")
     else:
         lines.append(f'<p class="warn">Method approval: {NA}.</p>')
-    warnings = [w for w in run.get("warnings", []) if isinstance(w, str)] if isinstance(run.get("warnings"), list) else []
+    raw_warnings = run.get("warnings")
+    warnings = [w for w in raw_warnings if isinstance(w, str)] if isinstance(raw_warnings, list) else []
     if warnings:
         lines.append("<h3>Warnings</h3><ul>" + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul>")
     return f'<section class="summary"><h2>Summary</h2>{"".join(lines)}</section>'
@@ -288,7 +289,8 @@ def _parameters(run: dict) -> str:
     params = _dict(run.get("parameters"))
     comps = _list_of_dicts(params.get("comparisons"))
     lam = _num(params.get("lambda"))
-    intro = (f"<p>Prior probability that two random records match (λ): {_e(f'{lam:.3g}') if lam is not None else _na()}."
+    shown = _e(f"{lam:.3g}") if lam is not None else _na()
+    intro = (f"<p>Prior probability that two random records match (λ): {shown}."
              "</p><p class=\"muted\">For each field, m is how often true matches fall in a level and u how often "
              "non-matches do; the weight (log2 m/u) is what a level adds to a pair's score. Bars: "
              f'<span class="key" style="background:{GREEN}"></span>m '

@@ -139,7 +139,8 @@ def test_wage_case_layout_and_keys():
     assert list(case.left.columns) == P20_COLUMNS
     assert "DOB" not in case.right.columns
     left, right = _pairs(case)
-    has_ssn = left["SSN"].str.fullmatch(r"\d{9}") & ~left["SSN"].isin(["000000000", "123456789", "999999999", "111111111"])
+    placeholders = ["000000000", "123456789", "999999999", "111111111"]
+    has_ssn = left["SSN"].str.fullmatch(r"\d{9}") & ~left["SSN"].isin(placeholders)
     assert _close(has_ssn.mean(), 0.75, rel=0.1)
     assert (left["SSN"][has_ssn] == right["SSN"][has_ssn]).mean() > 0.97
     assert (left["FirstName"].str[:1] == right["FirstInitial"]).mean() > 0.85
