@@ -46,10 +46,8 @@ def measure_idle(app: QApplication, seconds: float) -> list[float]:
     timer.setInterval(TICK_MS)
     timer.timeout.connect(tick)
     timer.start()
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        app.processEvents()
-        time.sleep(0.001)
+    QTimer.singleShot(int(seconds * 1000), app.quit)
+    app.exec()
     timer.stop()
     return sorted(late)
 
@@ -125,12 +123,20 @@ def main() -> None:
         timer.start()
         started = time.perf_counter()
         match.run_button.click()
-        while match.running:
-            app.processEvents()
-            time.sleep(0.001)
-        for _ in range(50):  # let the results' painting happen while the timer still measures
-            app.processEvents()
-            time.sleep(0.002)
+        # The real event loop, not a processEvents() loop: PySide6 6.12 on Python 3.11 drops a reference to
+        # None on every call of a void method from Python, so polling it a thousand times a second aborts.
+        watcher = QTimer()
+        watcher.setInterval(200)
+
+        def finished() -> None:
+            if not match.running:
+                watcher.stop()
+                QTimer.singleShot(250, app.quit)  # the results' painting is measured too
+
+        watcher.timeout.connect(finished)
+        watcher.start()
+        app.exec()
+        watcher.stop()
         timer.stop()
         elapsed = time.perf_counter() - started
         stall = where[max(range(len(late)), key=late.__getitem__)]

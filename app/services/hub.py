@@ -203,6 +203,9 @@ def match_files_in_process(left: HubFileInfo, right: HubFileInfo, out_dir: str |
 def _match_child(messages, stop, left, right, out_dir, options) -> None:  # noqa: ANN001 - runs in the child
     import threading as _threading
 
+    if hasattr(os, "nice"):  # on a 2-core workstation the window must win the CPU over the match
+        os.nice(5)
+
     cancel = _threading.Event()
 
     def report(fraction: float, message: str) -> None:
