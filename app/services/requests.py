@@ -14,7 +14,9 @@ from app.models import (
     DataElement,
     DataRecipient,
     DataRequest,
+    DataSharingAgreement,
     Holiday,
+    MatchLogEntry,
     RecipientUser,
     RequestedAgency,
     RequestState,
@@ -24,8 +26,8 @@ from app.models import (
 )
 
 from . import lifecycle
-from .audit_chain import record_of
 from .agreements import mark_executed
+from .audit_chain import record_of
 from .base import HUB_WORK, Checks, Kind, Service, UnitOfWork, view_of
 from .errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
 
@@ -373,7 +375,14 @@ class RequestService(Service):
         now = datetime.now(UTC)
         with self._read() as s:
             holidays = set(s.scalars(select(Holiday.day)))
-            stmt = select(DataRequest.id).where(DataRequest.state.not_in([S.DENIED, S.WITHDRAWN]))
+            # Only requests that can carry a deadline: a DSA, a match-log file or a departed data user.
+            has_dsa = select(DataSharingAgreement.id).where(DataSharingAgreement.request_id == DataRequest.id)
+            has_file = select(MatchLogEntry.id).where(MatchLogEntry.request_id == DataRequest.id)
+            has_departure = (select(request_users.c.user_id)
+                             .join(RecipientUser, RecipientUser.id == request_users.c.user_id)
+                             .where(request_users.c.request_id == DataRequest.id, RecipientUser.departed_on.is_not(None)))
+            stmt = select(DataRequest.id).where(DataRequest.state.not_in([S.DENIED, S.WITHDRAWN]),
+                                                or_(has_dsa.exists(), has_file.exists(), has_departure.exists()))
             if request_id is not None:
                 stmt = select(DataRequest.id).where(DataRequest.id == request_id)
             ids = list(s.scalars(stmt))
