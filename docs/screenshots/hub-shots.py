@@ -93,7 +93,7 @@ def main() -> None:
     shot("hub-2-match-preview")
     page.match.go(3)
     page.match.run_button.click()
-    wait(app, lambda: page.match.progress.value() > 300)
+    wait(app, lambda: 150 < page.match.progress.value() < 950 or not page.match.running)
     shot("hub-3-match-running")
     wait(app, lambda: not page.match.running)
     shot("hub-4-match-results")

@@ -195,6 +195,8 @@ class MatchTab(QWidget):
         self.passes = SimpleTable(PASS_COLUMNS, "No run yet.")
         self.histogram = WeightHistogram()
         self.levels = SimpleTable(MU_COLUMNS, "No run yet.")
+        self.passes.set_rows([])
+        self.levels.set_rows([])
         results.addWidget(heading("Passes"), 0, 0)
         results.addWidget(self.passes, 1, 0)
         results.addWidget(heading("Match weights and thresholds"), 0, 1)
