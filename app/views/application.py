@@ -33,13 +33,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.store import PRODUCTION_KDF, KdfParams, Store, StoreError, keycache
-from app.store.paths import default_store_path, demo_store_path
+from app.store.paths import DEMO_PASSPHRASE, DEMO_USER, default_store_path, demo_store_path
 from app.store.store import keys_path
 
 log = logging.getLogger(__name__)
 
-DEMO_USER = "demo"
-DEMO_PASSPHRASE = "demo-passphrase"
 DEFAULT_IDLE_MINUTES = 15
 
 
