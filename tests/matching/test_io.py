@@ -4,6 +4,7 @@ import hashlib
 
 import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -361,3 +362,15 @@ def test_any_file_gives_a_result_or_a_message(tmp_path, header, rows, tail, enco
     assert len(result.frame) == len(result.row_numbers) > 0
     assert result.frame["SyntheticID"].is_unique
     standardise(result.frame)
+
+
+@pytest.mark.parametrize("hostile, shown", [("=cmd()", "'=cmd()"), ("ok\nnext", "ok next"), ("a\tb", "a b"),
+                                            ("@SUM(1)", "'@SUM(1)"), ("-1+2", "'-1+2")])
+def test_excel_safe_neutralises_one_bad_cell_among_many_clean_ones(hostile, shown):
+    # Clean columns take a fast path over the whole column: one bad cell anywhere must still be caught.
+    clean = [f"K{i:09d}" for i in range(2000)] + [None, "-12.50"]
+    for position in (0, 1000, len(clean)):
+        values = clean[:position] + [hostile] + clean[position:]
+        got = mio.excel_safe(pd.Series(values, dtype=object)).tolist()
+        assert got[position] == shown
+        assert got[:position] + got[position + 1:] == [v if v is not None else "" for v in clean]
