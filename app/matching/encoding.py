@@ -40,6 +40,7 @@ class Coded:
         self._keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._vocab_maps: dict[tuple[str, str], np.ndarray] = {}
         self._tf: dict[str, np.ndarray] = {}
+        self._chars: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._available: dict[str, bool] = {}
 
     def _frames(self):
@@ -105,6 +106,17 @@ class Coded:
                     mapping[codes[ok]] = kcodes[ok]
                 self._vocab_maps[cache] = mapping
         return self._vocab_maps[cache]
+
+    def char_matrix(self, field: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(chars, lengths)`` of the field's vocabulary: code points per value, zero-padded to the longest."""
+        if field not in self._chars:
+            vocab = self.field(field).vocab
+            text = np.asarray([str(v) for v in vocab], dtype=object)
+            lengths = np.fromiter(map(len, text), np.int64, len(text))
+            width = max(int(lengths.max(initial=0)), 1)
+            chars = np.asarray(text, dtype=f"U{width}").view(np.uint32).reshape(len(text), width)
+            self._chars[field] = (chars, lengths)
+        return self._chars[field]
 
     @staticmethod
     def _value_key(function: str, vocab: np.ndarray) -> np.ndarray:

@@ -113,3 +113,23 @@ def test_dedupe_blocking_pairs_are_ordered_and_unique():
     plans = plan(load_method().blocking_rules, coded)
     pairs = [tuple(p) for _, li, ri, _ in iter_pairs(plans, chunk_pairs=50) for p in zip(li, ri)]
     assert pairs and all(i < j for i, j in pairs) and len(pairs) == len(set(pairs))
+
+
+def test_one_edit_check_agrees_with_rapidfuzz_damerau_levenshtein():
+    # The vectorised SSN/SASID level must give exactly rapidfuzz's answer, lengths equal or not.
+    from rapidfuzz import process
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    from app.matching.comparisons import _within_one_edit
+    rng = np.random.default_rng(3)
+    vocab = np.array(sorted({"".join(rng.choice(list("012A"), size=rng.integers(1, 7))) for _ in range(3000)}),
+                     dtype=object)
+    frame = standard_frame({"record_id": [f"R{i}" for i in range(len(vocab))], "ssn": list(vocab)})
+    coded = Coded(frame, frame)
+    codes_vocab = coded.field("ssn").vocab
+    a, b = rng.integers(0, len(codes_vocab), 100_000), rng.integers(0, len(codes_vocab), 100_000)
+    expected = np.minimum(process.cpdist(codes_vocab[a], codes_vocab[b], scorer=DamerauLevenshtein.distance,
+                                         score_cutoff=1), 2)
+    got = _within_one_edit(coded.char_matrix("ssn"), codes_vocab, a, b)
+    assert np.bincount(expected.astype(int)).min() > 50   # all three outcomes are exercised
+    assert (got == expected).all()
