@@ -1,6 +1,11 @@
 """Frozen entry point of `p20win` (the application and its headless commands)."""
+import multiprocessing
 import sys
 
-from app.cli import main
+# The hub runs matches in a spawned child process; a frozen program must hand such a child to
+# multiprocessing before anything else runs.
+multiprocessing.freeze_support()
+
+from app.cli import main  # noqa: E402  (after freeze_support, so a child never imports the GUI)
 
 sys.exit(main())

@@ -305,7 +305,7 @@ class MainWindow(QMainWindow):
         where.setToolTip(str(self.context.store_path))
         status.addPermanentWidget(who)
         status.addPermanentWidget(where)
-        if not self.context.can_edit:
+        if self.context.role == "auditor":  # hub staff edit their own workspace, so only auditors only read
             status.addPermanentWidget(QLabel("Read-only"))
 
     # -- window state -------------------------------------------------------------------------------------
