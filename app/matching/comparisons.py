@@ -54,10 +54,13 @@ def _within_one_edit(char_matrix: tuple[np.ndarray, np.ndarray], vocab: np.ndarr
     same = np.flatnonzero(lengths[a] == lengths[b])
     if len(same):
         x, y = chars[a[same]], chars[b[same]]
+        n_diff = np.count_nonzero(x != y, axis=1)
+        dist[same] = np.minimum(n_diff, 2)
+        two = np.flatnonzero(n_diff == 2)   # one adjacent transposition?
+        x, y = x[two], y[two]
         differ = x != y
-        n_diff = differ.sum(axis=1)
         swapped = (differ[:, :-1] & differ[:, 1:] & (x[:, :-1] == y[:, 1:]) & (x[:, 1:] == y[:, :-1])).any(axis=1)
-        dist[same] = np.where(n_diff <= 1, n_diff, np.where((n_diff == 2) & swapped, 1, 2))
+        dist[same[two[swapped]]] = 1
     off = np.flatnonzero(np.abs(lengths[a] - lengths[b]) == 1)
     if len(off):
         left = [str(v) for v in vocab[a[off]]]

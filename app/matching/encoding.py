@@ -108,13 +108,16 @@ class Coded:
         return self._vocab_maps[cache]
 
     def char_matrix(self, field: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(chars, lengths)`` of the field's vocabulary: code points per value, zero-padded to the longest."""
+        """``(chars, lengths)`` of the field's vocabulary: code points per value (uint8 when all fit),
+        zero-padded to the longest."""
         if field not in self._chars:
             vocab = self.field(field).vocab
             text = np.asarray([str(v) for v in vocab], dtype=object)
             lengths = np.fromiter(map(len, text), np.int64, len(text))
             width = max(int(lengths.max(initial=0)), 1)
             chars = np.asarray(text, dtype=f"U{width}").view(np.uint32).reshape(len(text), width)
+            if chars.max(initial=0) < 256:
+                chars = chars.astype(np.uint8)   # a quarter of the memory traffic in comparisons
             self._chars[field] = (chars, lengths)
         return self._chars[field]
 

@@ -217,7 +217,9 @@ def check_hs_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sasids(values: np.ndarray) -> list:
-    return [re.sub(r"[\s\-]", "", names.fold(str(v))) or None for v in values]
+    # Plain ASCII letters and digits (nearly all SASIDs) need no folding or stripping: skip the regex.
+    return [v.upper() if v.isascii() and v.isalnum() else re.sub(r"[\s\-]", "", names.fold(v)) or None
+            for v in map(str, values)]
 
 
 # --- the frame --------------------------------------------------------------------------------------------
