@@ -74,6 +74,8 @@ class Coded:
         values = pd.concat(parts, ignore_index=True)
         if pd.api.types.is_numeric_dtype(values.dtype):
             values = values.astype("Int64")
+        else:   # plain objects hash with Python's cached str hashes: twice as fast as pandas' string dtype
+            values = values.to_numpy(dtype=object, na_value=None)
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         codes = codes.astype(np.int32)
         vocab = (np.asarray(uniques, dtype=np.int64) if pd.api.types.is_numeric_dtype(uniques.dtype)

@@ -338,11 +338,14 @@ class _Engine:
             "match_weight": np.concatenate([det_w, w[accept]]),
             "pass": np.concatenate([det_pass, np.full(int(accept.sum()), "probabilistic", object)]),
         })
+        left_id = coded.left_frame["record_id"].to_numpy()[pairs["left"]]
+        right_id = coded.right_frame["record_id"].to_numpy()[pairs["right"]]
+        # Fixed-width text sorts several times faster than Python str objects.
+        order = np.lexsort((right_id.astype(str), left_id.astype(str)))
         crosswalk = pd.DataFrame({
-            "left_id": coded.left_frame["record_id"].to_numpy()[pairs["left"]],
-            "right_id": coded.right_frame["record_id"].to_numpy()[pairs["right"]],
-            "match_probability": pairs["match_probability"], "match_weight": pairs["match_weight"],
-            "pass": pairs["pass"]}).sort_values(["left_id", "right_id"], kind="stable").reset_index(drop=True)
+            "left_id": left_id[order], "right_id": right_id[order],
+            "match_probability": pairs["match_probability"].to_numpy()[order],
+            "match_weight": pairs["match_weight"].to_numpy()[order], "pass": pairs["pass"].to_numpy()[order]})
         review = self._review(li[in_band], ri[in_band], w[in_band], threshold)
         record = self._record(threshold, lower, upper, passes,
                               estimates(np.concatenate([det_p, p[accept]]), np.concatenate([det_p, p])))
