@@ -166,23 +166,15 @@ def _print_recovery_code(code: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.services.demo import build_demo
-    from app.services.setup import initialise_store
+    from app.services.demo import create_demo_store
 
     path = Path(args.store) if args.store else demo_store_path()
     user = args.user or DEMO_USER
     passphrase = _read_secret_file(args.passphrase_file) if args.passphrase_file else DEMO_PASSPHRASE
     if path.exists():
         raise StoreError(f"There is already a store at {path}; the demo builds a new one. Choose another --store.")
-    store, code = initialise_store(path, user, passphrase, "Demo Coordinator")
-    try:
-        _say(f"Building demo data in {path} ...")
-        summary = build_demo(store, user, seed=args.seed, years=args.years)
-    except BaseException:
-        store.close()
-        for leftover in (path, path.with_name(path.name + ".keys")):
-            leftover.unlink(missing_ok=True)  # a half-filled demo is worse than none
-        raise
+    _say(f"Building demo data in {path} ...")
+    store, code, summary = create_demo_store(path, user, passphrase, seed=args.seed, years=args.years)
     store.close()
     _say(f"Demo store ready: {path} ({summary.requests} requests, {summary.audit_events} audit events). "
          f"It holds invented data only. User {user!r}"

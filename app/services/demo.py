@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, insert, select
@@ -35,12 +36,17 @@ from app.models import (
     VoteChoice,
 )
 
+from app.store.keyslots import DEMO_KDF, PRODUCTION_KDF
+from app.store.paths import DEMO_PASSPHRASE, DEMO_USER
+from app.store.store import Store, keys_path
+
 from . import Desk
 from .audit_chain import append_event
 from .base import ADMINS
 from .errors import PermissionDenied
 from .finance import fiscal_year_bounds, fiscal_year_of
 from .lifecycle import MAIN_LINE
+from .setup import initialise_store
 
 S = RequestState
 DEMO_USERS = (("coordinator", "Casey Ortiz (demo coordinator)", Role.COORDINATOR),
@@ -145,6 +151,23 @@ class DemoSummary:
     requests: int
     states: dict[str, int]
     audit_events: int
+
+
+def create_demo_store(path: Path, username: str = DEMO_USER, passphrase: str = DEMO_PASSPHRASE, *,
+                      seed: int = 20, years: int = 3) -> tuple[Store, str, DemoSummary]:
+    """Create a store at ``path`` and fill it with demo data; returns the open store, its recovery code and
+    a summary. A store left half-filled by an error (or a cancel) is removed: it would confuse more than help.
+    With the public demo passphrase the key slots use the cheap ``DEMO_KDF``. Raises StoreError."""
+    kdf = DEMO_KDF if passphrase == DEMO_PASSPHRASE else PRODUCTION_KDF
+    store, code = initialise_store(path, username, passphrase, "Demo Coordinator", kdf=kdf)
+    try:
+        summary = build_demo(store, username, seed=seed, years=years)
+    except BaseException:
+        store.close()
+        for leftover in (Path(path), keys_path(Path(path))):
+            leftover.unlink(missing_ok=True)
+        raise
+    return store, code, summary
 
 
 def build_demo(store, username: str, *, seed: int = 20, years: int = 3, as_of: date | None = None,  # noqa: ANN001

@@ -45,6 +45,9 @@ class KdfParams:
 
 
 PRODUCTION_KDF = KdfParams()
+# The demo store's passphrase is printed in the README, so a costly derivation would protect nothing there;
+# a cheap one lets `p20win --demo` open at once. Used only with the public demo passphrase.
+DEMO_KDF = KdfParams(n=2**12)
 
 
 def _b64(data: bytes) -> str:

@@ -50,6 +50,7 @@ from app.store.keyslots import (
     write_atomically,
 )
 from app.store.lock import StoreLock
+from app.store.paths import DEMO_PASSPHRASE
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +253,8 @@ class Store:
         """Unlock a store with a user's passphrase. Upgrades an older store's schema after backing it up.
 
         Raises StoreNotFound, NotAStore, UnknownUser, WrongPassphrase, StoreInUse, StoreDamaged, StoreTooNew.
-        A slot made with a lower scrypt cost than `kdf` is rewrapped at `kdf` on success.
+        A slot made with a lower scrypt cost than `kdf` is rewrapped at `kdf` on success, except a slot for
+        the public demo passphrase: a costly derivation of a published secret protects nothing.
         """
         path, kdf = Path(path), _cost(kdf)
         _check_looks_like_store(path)
@@ -262,7 +264,8 @@ class Store:
             raise UnknownUser(f"There is no user named {username.strip()!r} in this store. Check the name, "
                               "or ask an administrator to add you.")
         return cls._unlock(path, keyfile, lambda: keyfile.unwrap(slot, encode_passphrase(passphrase)),
-                           slot.name, kdf, rewrap_with=passphrase if slot.kdf.cost() < kdf.cost() else None)
+                           slot.name, kdf, rewrap_with=passphrase if slot.kdf.cost() < kdf.cost()
+                           and passphrase != DEMO_PASSPHRASE else None)
 
     @classmethod
     def open_with_recovery(cls, path: Path | str, recovery_code: str, *, kdf: KdfParams | None = None) -> "Store":

@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
 
 from app.store import PRODUCTION_KDF, KdfParams, Store, StoreError, keycache
 from app.store.paths import DEMO_PASSPHRASE, DEMO_USER, default_store_path, demo_store_path
-from app.store.store import keys_path
 
 log = logging.getLogger(__name__)
 
@@ -480,18 +479,9 @@ def open_demo_store(path: Path) -> Store:
     from app.jobs import Job
 
     def build(ctx) -> Store:
-        from app.services.demo import build_demo
-        from app.services.setup import initialise_store
+        from app.services.demo import create_demo_store
 
-        store, _code = initialise_store(path, DEMO_USER, DEMO_PASSPHRASE, "Demo Coordinator")
-        try:
-            build_demo(store, DEMO_USER)
-        except BaseException:
-            store.close()  # a half-filled demo would confuse more than help: start again next time
-            for leftover in (path, keys_path(path)):
-                leftover.unlink(missing_ok=True)
-            raise
-        return store
+        return create_demo_store(path)[0]
 
     loop = QEventLoop()
     job = Job(None, build, title="Creating the demo store (first run only)", cancellable=False)

@@ -42,6 +42,18 @@ def _script_dir_with(tmp_path, body: str):
     return location
 
 
+def test_revisions_read_without_alembic_agree_with_alembic(store, tmp_path, monkeypatch):
+    """Opening reads the head and the store's revision without importing Alembic; both must be Alembic's."""
+    from alembic.script import ScriptDirectory
+
+    with store.engine.connect() as conn:
+        assert migrate.current_revision(conn) == MigrationContext.configure(conn).get_current_revision()
+    assert migrate.head_revision() == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    monkeypatch.setattr(migrate, "SCRIPT_LOCATION", _script_dir_with(tmp_path, "pass"))
+    assert migrate.head_revision() == "9001"
+    assert migrate.head_revision() == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+
+
 def _made_at_head_with_a_user(store_path):
     store, _ = Store.create(store_path, "alice", PASSPHRASE, kdf=FAST_KDF)
     with store.session() as s:
