@@ -126,6 +126,10 @@ def _level_on_unique(level, comp: Comparison, coded: Coded, ua, ub, vocab, idx, 
     raise AssertionError(f"level type {kind} is validated in method.py")
 
 
+def _identifier_level(level) -> bool:
+    return level.type == "exact" or (level.type == "damerau_levenshtein" and int(level.params["max"]) <= 1)
+
+
 def compute_levels(comp: Comparison, coded: Coded, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
     """Level of every pair (li[i], ri[i]) for one comparison; see the module docstring for numbering."""
     fc = coded.field(comp.field)
@@ -144,6 +148,10 @@ def compute_levels(comp: Comparison, coded: Coded, li: np.ndarray, ri: np.ndarra
         slot = np.zeros(width * width, np.int64)
         slot[uniques] = np.arange(len(uniques))
         inverse = slot[pair_key]
+    elif all(_identifier_level(lv) for lv in comp.levels):
+        # Identifiers (SSN, SASID): their pairs hardly repeat and every level is a cheap array operation,
+        # so finding distinct pairs first would cost more than it saves.
+        inverse, uniques = None, pair_key
     else:
         inverse, uniques = pd.factorize(pair_key)
     ua, ub = (uniques // width).astype(np.int64), (uniques % width).astype(np.int64)
@@ -158,7 +166,7 @@ def compute_levels(comp: Comparison, coded: Coded, li: np.ndarray, ri: np.ndarra
         hit = _level_on_unique(level, comp, coded, ua, ub, fc.vocab, idx, cache)
         on_unique[idx[hit]] = number
         todo[idx[hit]] = False
-    levels[present] = on_unique[inverse]
+    levels[present] = on_unique if inverse is None else on_unique[inverse]
     for number, level in enumerate(comp.levels, start=1):
         if level.type in _CROSS_FIELD:
             # Per pair, as it involves another field: swap = both fields exchanged; cross = the field on
