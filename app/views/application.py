@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QTextDocument
+from PySide6.QtGui import QFont, QFontDatabase, QIcon, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QApplication,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from app.resources import resource_path
 from app.store import PRODUCTION_KDF, KdfParams, Store, StoreError, keycache
 from app.store.paths import DEMO_PASSPHRASE, DEMO_USER, default_store_path, demo_store_path
 
@@ -506,6 +507,7 @@ def make_qapplication(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName("P20 WIN")
     app.setApplicationName("P20 WIN Desk")
     app.setApplicationDisplayName("P20 WIN Desk")
+    app.setWindowIcon(QIcon(str(resource_path("icons", "p20win.png"))))
     apply_style(app)
     return app
 
