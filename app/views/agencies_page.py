@@ -1,15 +1,14 @@
 """The Agencies screen: participating agencies, their status, E-MOU, data stewards and contacts."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QWidget
 
 from app.models import AgencyRole, AgencyStatus, ContactKind
 from app.views.list_page import ListPage
 from app.views.request_detail import SimpleTable
 from app.views.style import LATE_COLOUR
 from app.views.table import Column, humanise
-from app.views.widgets import FormDialog, call_service, date_edit, enum_combo, heading
+from app.views.widgets import FormDialog, call_service, date_edit, enum_combo, heading, list_over_detail
 
 AGENCY_COLUMNS = [
     Column("code", "Code", "code", width=75),
@@ -47,27 +46,9 @@ class AgenciesPage(QWidget):
             Column("phone", "Phone", "phone", width=120),
             Column("active", "In post", "active", width=70),
         ], "No contacts recorded for this agency.")
-        detail = QWidget()
-        column = QVBoxLayout(detail)
-        column.setContentsMargins(16, 0, 16, 12)
-        column.addWidget(self.detail_title)
-        column.addWidget(self.contacts, 1)
-        if context.can_edit:
-            row = QHBoxLayout()
-            for text, slot in (("Add contact…", self.add_contact), ("Record E-MOU…", self.record_emou),
-                               ("Change status…", self.change_status)):
-                button = QPushButton(text)
-                button.clicked.connect(slot)
-                row.addWidget(button)
-            row.addStretch(1)
-            column.addLayout(row)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.list_page)
-        splitter.addWidget(detail)
-        splitter.setSizes([520, 220])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        actions = (("Add contact…", self.add_contact), ("Record E-MOU…", self.record_emou),
+                   ("Change status…", self.change_status)) if context.can_edit else ()
+        list_over_detail(self, self.list_page, [self.detail_title, self.contacts], actions, (520, 220))
         self.list_page.selection_changed.connect(self._show_selected)
         self.refresh()
 

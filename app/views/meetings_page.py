@@ -10,15 +10,11 @@ from PySide6.QtCore import QDateTime, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
-    QSplitter,
     QTextEdit,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -27,7 +23,7 @@ from app.views.list_page import ListPage
 from app.views.request_detail import SimpleTable
 from app.views.style import LATE_COLOUR, OK_COLOUR
 from app.views.table import Column, humanise
-from app.views.widgets import FormDialog, call_service, date_edit, enum_combo, heading
+from app.views.widgets import FormDialog, call_service, date_edit, enum_combo, heading, list_over_detail
 
 BOARD_NAMES = {Board.DGB: "Data Governing Board", Board.EXECUTIVE: "Executive Board"}
 
@@ -73,28 +69,10 @@ class MeetingsPage(QWidget):
             Column("outcome", "Outcome", _outcome, width=360,
                    foreground=lambda text: OK_COLOUR if text.startswith("Passed") else LATE_COLOUR),
         ], "No motions at this meeting.")
-        detail = QWidget()
-        column = QVBoxLayout(detail)
-        column.setContentsMargins(16, 0, 16, 12)
-        column.addWidget(self.detail_title)
-        column.addWidget(self.quorum_label)
-        column.addWidget(self.motions, 1)
-        if context.can_edit:
-            row = QHBoxLayout()
-            for text, slot in (("Record attendance…", self.record_attendance), ("Add motion…", self.add_motion),
-                               ("Record votes…", self.record_votes), ("Post notice…", self.post_notice)):
-                button = QPushButton(text)
-                button.clicked.connect(slot)
-                row.addWidget(button)
-            row.addStretch(1)
-            column.addLayout(row)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.list_page)
-        splitter.addWidget(detail)
-        splitter.setSizes([420, 320])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        actions = (("Record attendance…", self.record_attendance), ("Add motion…", self.add_motion),
+                   ("Record votes…", self.record_votes), ("Post notice…", self.post_notice)) if context.can_edit else ()
+        list_over_detail(self, self.list_page, [self.detail_title, self.quorum_label, self.motions], actions,
+                         (420, 320))
         self.list_page.selection_changed.connect(self._show_selected)
         self.refresh()
 

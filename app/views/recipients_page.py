@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLineEdit, QWidget
 
 from app.models import RecipientType
 from app.views.list_page import ListPage
 from app.views.request_detail import SimpleTable
 from app.views.style import LATE_COLOUR
 from app.views.table import Column
-from app.views.widgets import FormDialog, call_service, date_edit, enum_combo, heading
+from app.views.widgets import FormDialog, call_service, date_edit, enum_combo, heading, list_over_detail
 
 RECIPIENT_COLUMNS = [
     Column("name", "Organisation", "name", width=330),
@@ -49,27 +48,9 @@ class RecipientsPage(QWidget):
             Column("left", "Left on", "departed_on", width=100),
             Column("reported", "Departure reported", "departure_reported_on", width=130),
         ], "No data users named for this recipient.")
-        detail = QWidget()
-        column = QVBoxLayout(detail)
-        column.setContentsMargins(16, 0, 16, 12)
-        column.addWidget(self.detail_title)
-        column.addWidget(self.users, 1)
-        if context.can_edit:
-            row = QHBoxLayout()
-            for text, slot in (("Add data user…", self.add_user), ("Record NDA…", self.record_nda),
-                               ("Record departure…", self.record_departure)):
-                button = QPushButton(text)
-                button.clicked.connect(slot)
-                row.addWidget(button)
-            row.addStretch(1)
-            column.addLayout(row)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.list_page)
-        splitter.addWidget(detail)
-        splitter.setSizes([480, 260])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        actions = (("Add data user…", self.add_user), ("Record NDA…", self.record_nda),
+                   ("Record departure…", self.record_departure)) if context.can_edit else ()
+        list_over_detail(self, self.list_page, [self.detail_title, self.users], actions, (480, 260))
         self.list_page.selection_changed.connect(self._show_selected)
         self.refresh()
 

@@ -14,9 +14,12 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QMessageBox,
+    QPushButton,
     QSizePolicy,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -165,6 +168,32 @@ def clear_layout(layout) -> None:
         if widget is not None:
             widget.hide()
             widget.deleteLater()
+
+
+def list_over_detail(page: QWidget, list_page: QWidget, detail_widgets: Sequence[QWidget],
+                     actions: Sequence[tuple[str, Callable[[], Any]]], sizes: tuple[int, int]) -> None:
+    """Lay ``page`` out as its list above a detail pane: ``detail_widgets`` stacked (the last one stretches),
+    then a row of ``actions`` buttons when there are any (pass none to a read-only user)."""
+    detail = QWidget()
+    column = QVBoxLayout(detail)
+    column.setContentsMargins(16, 0, 16, 12)
+    for widget in detail_widgets:
+        column.addWidget(widget, 1 if widget is detail_widgets[-1] else 0)
+    if actions:
+        row = QHBoxLayout()
+        for text, slot in actions:
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        row.addStretch(1)
+        column.addLayout(row)
+    splitter = QSplitter(Qt.Orientation.Vertical)
+    splitter.addWidget(list_page)
+    splitter.addWidget(detail)
+    splitter.setSizes(list(sizes))
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(splitter)
 
 
 def heading(text: str, name: str = "sectionTitle") -> QLabel:
