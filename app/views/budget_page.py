@@ -24,7 +24,7 @@ from app.views.list_page import ListPage
 from app.views.request_detail import SimpleTable
 from app.views.style import LATE_COLOUR, OK_COLOUR
 from app.views.table import Column, cents
-from app.views.widgets import FormDialog, call_service, date_edit
+from app.views.widgets import FormDialog, button_row, call_service, date_edit
 
 INVOICE_COLUMNS = [
     Column("number", "Invoice", "number", width=120),
@@ -164,13 +164,7 @@ class BudgetPage(QWidget):
         column = QVBoxLayout(page)
         column.addWidget(table, 1)
         if buttons:
-            row = QHBoxLayout()
-            for text, slot in buttons:
-                button = QPushButton(text)
-                button.clicked.connect(slot)
-                row.addWidget(button)
-            row.addStretch(1)
-            column.addLayout(row)
+            column.addLayout(button_row(buttons))
         return page
 
     # -- loading ------------------------------------------------------------------------------------------

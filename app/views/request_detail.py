@@ -43,6 +43,7 @@ from app.views.widgets import (
     FormDialog,
     FormErrors,
     StageBar,
+    button_row,
     call_service,
     clear_layout,
     date_edit,
@@ -807,14 +808,8 @@ class RequestDetailPage(QWidget):
         column = QVBoxLayout(page)
         column.addWidget(self.fees_table, 1)
         if can_edit:
-            row = QHBoxLayout()
-            for text, slot in (("New invoice…", self.new_invoice), ("Issue…", self.issue_invoice),
-                               ("Record payment…", self.record_payment)):
-                button = QPushButton(text)
-                button.clicked.connect(slot)
-                row.addWidget(button)
-            row.addStretch(1)
-            column.addLayout(row)
+            column.addLayout(button_row((("New invoice…", self.new_invoice), ("Issue…", self.issue_invoice),
+                                        ("Record payment…", self.record_payment))))
         self.tabs.addTab(page, "Fees")
 
     def _load_fees(self) -> None:

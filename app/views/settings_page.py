@@ -30,7 +30,7 @@ from app.views.application import DEFAULT_IDLE_MINUTES, idle_minutes
 from app.views.request_detail import SimpleTable
 from app.views.style import scheme_preference, set_scheme_preference
 from app.views.table import Column, cents, humanise
-from app.views.widgets import FormDialog, call_service, date_edit, enum_combo, heading
+from app.views.widgets import FormDialog, button_row, call_service, date_edit, enum_combo, heading
 
 
 def _rule_amount(rule) -> str:
@@ -102,14 +102,9 @@ class SettingsPage(QWidget):
         column.addWidget(QLabel("Coordinators run requests; hub staff match and destroy; auditors only read; "
                                 "administrators also manage users.", objectName="muted", wordWrap=True))
         column.addWidget(self.users, 1)
-        row = QHBoxLayout()
-        for text, slot in (("Add user…", self.add_user), ("Set passphrase…", self.set_passphrase),
-                           ("Change role…", self.change_role), ("Deactivate / reactivate", self.toggle_active)):
-            button = QPushButton(text)
-            button.clicked.connect(slot)
-            row.addWidget(button)
-        row.addStretch(1)
-        column.addLayout(row)
+        column.addLayout(button_row((("Add user…", self.add_user), ("Set passphrase…", self.set_passphrase),
+                                    ("Change role…", self.change_role),
+                                    ("Deactivate / reactivate", self.toggle_active))))
         return page
 
     def add_user(self) -> bool:
@@ -266,14 +261,8 @@ class SettingsPage(QWidget):
         column.addWidget(heading("Rules, applied in order"))
         column.addWidget(self.rules, 1)
         if self.context.can_edit:
-            row = QHBoxLayout()
-            for text, slot in (("New schedule…", self.new_schedule), ("Add rule…", self.add_rule),
-                               ("Remove rule", self.remove_rule)):
-                button = QPushButton(text)
-                button.clicked.connect(slot)
-                row.addWidget(button)
-            row.addStretch(1)
-            column.addLayout(row)
+            column.addLayout(button_row((("New schedule…", self.new_schedule), ("Add rule…", self.add_rule),
+                                        ("Remove rule", self.remove_rule))))
         return page
 
     def _show_rules(self) -> None:

@@ -170,6 +170,17 @@ def clear_layout(layout) -> None:
             widget.deleteLater()
 
 
+def button_row(actions: Sequence[tuple[str, Callable[[], Any]]]) -> QHBoxLayout:
+    """A left-aligned row of push buttons, one per ``(label, slot)``."""
+    row = QHBoxLayout()
+    for text, slot in actions:
+        button = QPushButton(text)
+        button.clicked.connect(slot)
+        row.addWidget(button)
+    row.addStretch(1)
+    return row
+
+
 def list_over_detail(page: QWidget, list_page: QWidget, detail_widgets: Sequence[QWidget],
                      actions: Sequence[tuple[str, Callable[[], Any]]], sizes: tuple[int, int]) -> None:
     """Lay ``page`` out as its list above a detail pane: ``detail_widgets`` stacked (the last one stretches),
@@ -180,13 +191,7 @@ def list_over_detail(page: QWidget, list_page: QWidget, detail_widgets: Sequence
     for widget in detail_widgets:
         column.addWidget(widget, 1 if widget is detail_widgets[-1] else 0)
     if actions:
-        row = QHBoxLayout()
-        for text, slot in actions:
-            button = QPushButton(text)
-            button.clicked.connect(slot)
-            row.addWidget(button)
-        row.addStretch(1)
-        column.addLayout(row)
+        column.addLayout(button_row(actions))
     splitter = QSplitter(Qt.Orientation.Vertical)
     splitter.addWidget(list_page)
     splitter.addWidget(detail)
