@@ -17,14 +17,15 @@ def greedy_one_to_one(left: np.ndarray, right: np.ndarray, weight: np.ndarray) -
     lo, ro = left[order], right[order]
     active = np.arange(len(order))
     chosen = []
+    # Allocated once: a taken record's pairs all leave `active`, so marks can accumulate across rounds.
+    taken_l = np.zeros(int(lo.max(initial=-1)) + 1, bool)
+    taken_r = np.zeros(int(ro.max(initial=-1)) + 1, bool)
     while len(active):
         la, ra = lo[active], ro[active]
         best_left = ~pd.Series(la).duplicated().to_numpy()
         best_right = ~pd.Series(ra).duplicated().to_numpy()
         mutual = best_left & best_right
         chosen.append(active[mutual])
-        taken_l = np.zeros(int(lo.max()) + 1, bool)
-        taken_r = np.zeros(int(ro.max()) + 1, bool)
         taken_l[la[mutual]] = True
         taken_r[ra[mutual]] = True
         active = active[~(taken_l[la] | taken_r[ra])]

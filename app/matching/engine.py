@@ -395,8 +395,8 @@ class _Engine:
         for k, comp in enumerate(self.comparisons):
             labels = np.asarray(comp.labels, dtype=object)
             for side, frame, idx in (("left", coded.left_frame, li), ("right", coded.right_frame, ri)):
-                values = frame[comp.field].astype("string").to_numpy(dtype=object, na_value="")
-                out[f"{comp.name}_{side}"] = values[idx]
+                values = frame[comp.field].iloc[idx].astype("string").to_numpy(dtype=object, na_value="")
+                out[f"{comp.name}_{side}"] = values
             out[f"{comp.name}_level"] = labels[levels[:, k]]
         return pd.DataFrame(out)
 
