@@ -78,6 +78,7 @@ class ReportsPage(QWidget):
         self.view.setPageMode(QPdfView.PageMode.MultiPage)
         self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
 
+        title = QLabel("Reports", objectName="pageTitle")
         top = QHBoxLayout()
         top.addWidget(QLabel("Report:"))
         top.addWidget(self.picker, 1)
@@ -85,6 +86,8 @@ class ReportsPage(QWidget):
         top.addWidget(self.save_button)
         top.addWidget(self.print_button)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)  # as the other screens
+        layout.addWidget(title)
         layout.addLayout(top)
         layout.addWidget(self.forms)
         layout.addWidget(self.status)

@@ -81,6 +81,12 @@ def main() -> None:
                 rows = list_page.shown_rows()
                 pick = next((i for i, r in enumerate(rows) if getattr(r, "motions", 0)), 0)
                 list_page.table.selectRow(pick)
+            if spec.key == "reports":  # show a rendered report, not an empty preview
+                page.preview()
+                deadline = time.monotonic() + 60
+                while page.pdf_bytes is None and time.monotonic() < deadline:
+                    app.processEvents()
+                    time.sleep(0.02)
             save(window, f"{number:02d}-{spec.key}", app)
 
         desk = window.context.desk
