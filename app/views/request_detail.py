@@ -681,19 +681,8 @@ class RequestDetailPage(QWidget):
         self.documents_table.view.doubleClicked.connect(lambda *_: self.open_document())
         column = QVBoxLayout(page)
         column.addWidget(self.documents_table, 1)
-        row = QHBoxLayout()
-        if can_edit:
-            attach = QPushButton("Attach file…")
-            attach.clicked.connect(self.attach_dialog)
-            row.addWidget(attach)
-        open_button = QPushButton("Open")
-        open_button.clicked.connect(self.open_document)
-        save = QPushButton("Save a copy…")
-        save.clicked.connect(self.save_document)
-        row.addWidget(open_button)
-        row.addWidget(save)
-        row.addStretch(1)
-        column.addLayout(row)
+        column.addLayout(button_row(([("Attach file…", self.attach_dialog)] if can_edit else [])
+                                    + [("Open", self.open_document), ("Save a copy…", self.save_document)]))
         self.tabs.addTab(page, "Documents")
 
     def _load_documents(self) -> None:

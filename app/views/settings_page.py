@@ -330,15 +330,7 @@ class SettingsPage(QWidget):
                                 "input files.", objectName="muted", wordWrap=True))
         column.addWidget(self.holidays, 1)
         if self.context.can_edit:
-            row = QHBoxLayout()
-            add = QPushButton("Add holiday…")
-            add.clicked.connect(self.add_holiday)
-            remove = QPushButton("Remove")
-            remove.clicked.connect(self.remove_holiday)
-            row.addWidget(add)
-            row.addWidget(remove)
-            row.addStretch(1)
-            column.addLayout(row)
+            column.addLayout(button_row((("Add holiday…", self.add_holiday), ("Remove", self.remove_holiday))))
         return page
 
     def add_holiday(self) -> bool:
