@@ -193,6 +193,13 @@ class Service:
             yield session
 
 
+def refuse_unknown_fields(changes: Iterable[str], allowed: Iterable[str]) -> None:
+    """Raise ValidationFailed naming every field an update may not change."""
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise ValidationFailed({name: "cannot be changed here" for name in sorted(unknown)})
+
+
 class Checks:
     """Collects field problems so one ValidationFailed names all of them at once."""
 

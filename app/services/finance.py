@@ -31,7 +31,7 @@ from app.models import (
 )
 
 from .audit_chain import record_of
-from .base import Checks, Kind, Service, UnitOfWork, view_of
+from .base import Checks, Kind, Service, UnitOfWork, refuse_unknown_fields, view_of
 from .errors import NotFound, RuleViolation, ValidationFailed
 
 
@@ -397,11 +397,8 @@ class FinanceService(Service):
 
     def update_fee_rule(self, rule_id: int, **changes: object) -> None:
         """Change a rule's amount, description, band, percentage, recipient type or position."""
-        allowed = {"amount_cents", "description", "min_cohort", "max_cohort", "percent_off", "recipient_type",
-                   "position"}
-        unknown = set(changes) - allowed
-        if unknown:
-            raise ValidationFailed({n: "cannot be changed here" for n in sorted(unknown)})
+        refuse_unknown_fields(changes, {"amount_cents", "description", "min_cohort", "max_cohort", "percent_off",
+                                        "recipient_type", "position"})
         with self._write("edit fee schedules", [Kind.FINANCE]) as uow:
             rule = uow.get(FeeRule, rule_id, "fee rule")
             before = record_of(rule)

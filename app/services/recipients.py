@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.models import Agency, DataRecipient, RecipientType, RecipientUser
 
 from .audit_chain import record_of
-from .base import Checks, Kind, Service, view_of
+from .base import Checks, Kind, Service, refuse_unknown_fields, view_of
 from .errors import NotFound, ValidationFailed
 
 
@@ -84,11 +84,8 @@ class RecipientService(Service):
             return recipient.id
 
     def update(self, recipient_id: int, **changes: object) -> None:
-        allowed = {"name", "recipient_type", "address", "authorized_representative", "representative_email",
-                   "security_capability"}
-        unknown = set(changes) - allowed
-        if unknown:
-            raise ValidationFailed({n: "cannot be changed here" for n in sorted(unknown)})
+        refuse_unknown_fields(changes, {"name", "recipient_type", "address", "authorized_representative",
+                                        "representative_email", "security_capability"})
         with self._write("edit data recipients", [Kind.RECIPIENTS]) as uow:
             recipient = uow.get(DataRecipient, recipient_id, "data recipient")
             before = record_of(recipient)

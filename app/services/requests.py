@@ -28,7 +28,7 @@ from app.models import (
 from . import lifecycle
 from .agreements import mark_executed
 from .audit_chain import record_of
-from .base import HUB_WORK, Checks, Kind, Service, UnitOfWork, view_of
+from .base import HUB_WORK, Checks, Kind, Service, UnitOfWork, refuse_unknown_fields, view_of
 from .errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
 
 S = RequestState
@@ -165,9 +165,7 @@ class RequestService(Service):
     def update(self, request_id: int, **changes: object) -> None:
         """Change text fields (title, purpose, legal_basis, learning_agenda_fit, fields_to_link,
         applicable_laws, analysis_plan), ``recipient_id`` or ``submission_type`` before the board decides."""
-        unknown = set(changes) - set(TEXT_FIELDS) - {"recipient_id", "submission_type", "follows_request_id"}
-        if unknown:
-            raise ValidationFailed({name: "cannot be changed here" for name in sorted(unknown)})
+        refuse_unknown_fields(changes, {*TEXT_FIELDS, "recipient_id", "submission_type", "follows_request_id"})
         checks = Checks()
         for name in TEXT_FIELDS:
             if name in changes:
