@@ -12,8 +12,6 @@ from PySide6.QtWidgets import (
     QDateTimeEdit,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QTextEdit,
     QWidget,
 )
@@ -23,7 +21,7 @@ from app.views.list_page import ListPage
 from app.views.request_detail import SimpleTable
 from app.views.style import LATE_COLOUR, OK_COLOUR
 from app.views.table import Column, humanise
-from app.views.widgets import FormDialog, call_service, date_edit, enum_combo, heading, list_over_detail
+from app.views.widgets import CheckList, FormDialog, call_service, date_edit, enum_combo, heading, list_over_detail
 
 BOARD_NAMES = {Board.DGB: "Data Governing Board", Board.EXECUTIVE: "Executive Board"}
 
@@ -175,17 +173,11 @@ class MeetingsPage(QWidget):
         meeting = self.meeting
 
         def submit(dialog: FormDialog):
-            chosen = [dialog.members.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.members.count())
-                      if dialog.members.item(i).checkState() == Qt.CheckState.Checked]
-            return self.context.desk.meetings.record_attendance(meeting.id, chosen)
+            return self.context.desk.meetings.record_attendance(meeting.id, dialog.members.checked_ids())
 
         dialog = FormDialog(self, "Who was present", submit)
-        dialog.members = QListWidget()
-        for member in meeting.members:
-            item = QListWidgetItem(f"{member.agency_code} — {member.name}")
-            item.setData(Qt.ItemDataRole.UserRole, member.id)
-            item.setCheckState(Qt.CheckState.Checked if member.id in meeting.present else Qt.CheckState.Unchecked)
-            dialog.members.addItem(item)
+        dialog.members = CheckList((f"{member.agency_code} — {member.name}", member.id, member.id in meeting.present)
+                                   for member in meeting.members)
         dialog.row("Members seated that day", "present_member_ids", dialog.members)
         self.last_dialog = dialog
         return bool(dialog.exec())

@@ -21,8 +21,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -41,6 +39,7 @@ from app.views.requests_page import state_label
 from app.views.table import Column, RowFilterProxy, RowTableModel, cents, humanise
 from app.views.widgets import (
     FormDialog,
+    CheckList,
     FormErrors,
     StageBar,
     button_row,
@@ -335,19 +334,11 @@ class RequestDetailPage(QWidget):
         users = self.context.desk.recipients.users(detail.recipient_id) if detail.recipient_id else []
 
         def submit(dialog: FormDialog) -> None:
-            chosen = [dialog.users.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.users.count())
-                      if dialog.users.item(i).checkState() == Qt.CheckState.Checked]
-            self.context.desk.requests.name_users(self.request_id, chosen)
+            self.context.desk.requests.name_users(self.request_id, dialog.users.checked_ids())
 
         dialog = FormDialog(self, "Data users named on the request", submit)
-        dialog.users = QListWidget()
-        for user in users:
-            if user.departed_on is not None:
-                continue
-            item = QListWidgetItem(f"{user.name} — {user.title or 'data user'}")
-            item.setData(Qt.ItemDataRole.UserRole, user.id)
-            item.setCheckState(Qt.CheckState.Checked if user.id in detail.user_ids else Qt.CheckState.Unchecked)
-            dialog.users.addItem(item)
+        dialog.users = CheckList((f"{user.name} — {user.title or 'data user'}", user.id, user.id in detail.user_ids)
+                                 for user in users if user.departed_on is None)
         dialog.row("Data users of the recipient", "user_ids", dialog.users)
         self.last_dialog = dialog
         return bool(dialog.exec())

@@ -1,7 +1,7 @@
 """Small widgets shared by screens: service calls with inline errors, forms, the stage bar, section titles."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from enum import Enum
 from typing import Any
@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPushButton,
     QSizePolicy,
@@ -168,6 +170,22 @@ def clear_layout(layout) -> None:
         if widget is not None:
             widget.hide()
             widget.deleteLater()
+
+
+class CheckList(QListWidget):
+    """A list of ``(text, id, checked)`` entries with tick boxes; ``checked_ids()`` says which are ticked."""
+
+    def __init__(self, entries: Iterable[tuple[str, Any, bool]]):
+        super().__init__()
+        for text, key, checked in entries:
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            self.addItem(item)
+
+    def checked_ids(self) -> list[Any]:
+        return [self.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())
+                if self.item(i).checkState() == Qt.CheckState.Checked]
 
 
 def button_row(actions: Sequence[tuple[str, Callable[[], Any]]]) -> QHBoxLayout:
