@@ -2,10 +2,15 @@
 
 Python API (for the GUI): ``link(left_std, right_std, method, progress=..., cancel=...)``,
 ``dedupe(std, method, ...)`` on standardised frames, or ``run_match(...)`` from files to an output folder.
+``prepare_link``/``prepare_dedupe`` stop after scoring, so that passes and cut-offs can be chosen by hand
+(``Scoring.bands``) before ``Scoring.decide``.
 """
-from app.matching.engine import DedupeResult, LinkResult, MatchCancelled, MatchResult, dedupe, link
+from app.matching.engine import (
+    Bands, DedupeResult, LinkResult, MatchCancelled, MatchResult, Scoring, dedupe, link, prepare_dedupe, prepare_link,
+)
 from app.matching.method import Method, MethodError, load_method
 from app.matching.registry import Approval, MethodNotApproved, Registry, RegistryError
 
-__all__ = ["Approval", "DedupeResult", "LinkResult", "MatchCancelled", "MatchResult", "Method", "MethodError",
-           "MethodNotApproved", "Registry", "RegistryError", "dedupe", "link", "load_method"]
+__all__ = ["Approval", "Bands", "DedupeResult", "LinkResult", "MatchCancelled", "MatchResult", "Method", "MethodError",
+           "MethodNotApproved", "Registry", "RegistryError", "Scoring", "dedupe", "link", "load_method",
+           "prepare_dedupe", "prepare_link"]

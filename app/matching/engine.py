@@ -4,6 +4,11 @@ Order of work: integer-code the frames; u from seeded random pairs; candidate pa
 rules in chunks (levels + term-frequency adjustments per chunk, pattern counts for EM); EM for m; match
 weights; deterministic passes; one-to-one assignment (link) or clustering (dedupe); a threshold that
 maximises the model's own expected F1, with a clerical-review band around it.
+
+The work splits in two phases so that a person can choose passes and cut-offs between them:
+`prepare_link`/`prepare_dedupe` do everything up to the scored candidates and return a `Scoring`;
+`Scoring.bands(passes)` tells what any cut-offs would give (counts per band, estimated precision and
+recall) and `Scoring.decide(...)` makes the result. `link`/`dedupe` do both with the model's choices.
 """
 from __future__ import annotations
 
@@ -62,12 +67,67 @@ DedupeResult = MatchResult
 @dataclass
 class _Options:
     seed: int = 1
-    threshold: float | None = None
-    lower: float | None = None
-    upper: float | None = None
     chunk_pairs: int = 2_000_000
     labelled: pd.DataFrame | None = None
     timings: dict = field(default_factory=dict)
+
+
+@dataclass
+class Bands:
+    """What a decision would give at any cut-offs, before it is made (for choosing them with live counts).
+
+    probabilities: ascending, one per candidate the probabilistic pass decides on (after one-to-one
+    assignment for a link, best links for a dedupe), above the weight floor. deterministic: the applied
+    passes as {name, pairs, matches}; forced: their pairs' probabilities. threshold/lower/upper: the
+    model's own choices. Plain numpy and lists: it crosses a process boundary to the hub's window.
+    """
+    probabilities: np.ndarray
+    deterministic: list[dict]
+    forced: np.ndarray
+    threshold: float
+    lower: float
+    upper: float
+
+    def counts(self, threshold: float, lower: float, upper: float) -> dict:
+        """Pairs per band: matches (deterministic + accepted), review (lower <= p < upper), below."""
+        p = self.probabilities
+        at = np.searchsorted(p, [lower, threshold, upper], side="left")
+        accepted = int(len(p) - at[1])
+        forced = sum(d["matches"] for d in self.deterministic)
+        return {"deterministic": forced, "accepted": accepted, "matches": forced + accepted,
+                "review": int(at[2] - at[0]), "below": int(at[0])}
+
+    def estimates(self, threshold: float) -> dict:
+        """The model's expected precision, recall and F1 if pairs from `threshold` up are accepted."""
+        p = self.probabilities
+        accepted = p[np.searchsorted(p, threshold, side="left"):]
+        return estimates(np.concatenate([self.forced, accepted]), np.concatenate([self.forced, p]))
+
+
+def check_cutoffs(threshold: float | None = None, lower: float | None = None, upper: float | None = None) -> None:
+    """ValueError unless the given cut-offs are probabilities in order (lower <= threshold <= upper)."""
+    given = [v for v in (lower, threshold, upper) if v is not None]
+    if any(not 0.0 < v < 1.0 for v in given):
+        raise ValueError("Cut-offs are match probabilities between 0 and 1.")
+    if given != sorted(given):
+        raise ValueError("Cut-offs must satisfy lower <= threshold <= upper.")
+
+
+def prepare_link(left_std: pd.DataFrame, right_std: pd.DataFrame, method: Method, *,
+                 registry: Registry | None = None, seed: int = 1, labelled_pairs: pd.DataFrame | None = None,
+                 progress: Progress | None = None, cancel: threading.Event | None = None,
+                 chunk_pairs: int = 2_000_000) -> Scoring:
+    """Score every candidate pair of two standardised frames (the slow phase of `link`); see `link`."""
+    options = _Options(seed, chunk_pairs, labelled_pairs)
+    return Scoring(Coded(left_std, right_std), method, registry, options, progress, cancel).score()
+
+
+def prepare_dedupe(std: pd.DataFrame, method: Method, *, registry: Registry | None = None, seed: int = 1,
+                   labelled_pairs: pd.DataFrame | None = None, progress: Progress | None = None,
+                   cancel: threading.Event | None = None, chunk_pairs: int = 2_000_000) -> Scoring:
+    """Score every candidate pair within one standardised frame (the slow phase of `dedupe`)."""
+    options = _Options(seed, chunk_pairs, labelled_pairs)
+    return Scoring(Coded(std), method, registry, options, progress, cancel).score()
 
 
 def link(left_std: pd.DataFrame, right_std: pd.DataFrame, method: Method, *, registry: Registry | None = None,
@@ -81,8 +141,10 @@ def link(left_std: pd.DataFrame, right_std: pd.DataFrame, method: Method, *, reg
     labelled_pairs: optional DataFrame (left_id, right_id, is_match) of clerically decided pairs.
     progress(fraction, message) is called between stages and chunks; a set `cancel` raises MatchCancelled.
     """
-    options = _Options(seed, threshold, lower, upper, chunk_pairs, labelled_pairs)
-    return _Engine(Coded(left_std, right_std), method, registry, options, progress, cancel).run()
+    check_cutoffs(threshold, lower, upper)   # before any work, not after an hour at 1M rows
+    scoring = prepare_link(left_std, right_std, method, registry=registry, seed=seed, labelled_pairs=labelled_pairs,
+                           progress=progress, cancel=cancel, chunk_pairs=chunk_pairs)
+    return scoring.decide(threshold=threshold, lower=lower, upper=upper)
 
 
 def dedupe(std: pd.DataFrame, method: Method, *, registry: Registry | None = None, seed: int = 1,
@@ -90,15 +152,16 @@ def dedupe(std: pd.DataFrame, method: Method, *, registry: Registry | None = Non
            labelled_pairs: pd.DataFrame | None = None, progress: Progress | None = None,
            cancel: threading.Event | None = None, chunk_pairs: int = 2_000_000) -> MatchResult:
     """Find records of the same person within one standardised frame; see `link` for the options."""
-    options = _Options(seed, threshold, lower, upper, chunk_pairs, labelled_pairs)
-    return _Engine(Coded(std), method, registry, options, progress, cancel).run()
+    check_cutoffs(threshold, lower, upper)
+    scoring = prepare_dedupe(std, method, registry=registry, seed=seed, labelled_pairs=labelled_pairs,
+                             progress=progress, cancel=cancel, chunk_pairs=chunk_pairs)
+    return scoring.decide(threshold=threshold, lower=lower, upper=upper)
 
 
-class _Engine:
+class Scoring:
+    """Scored candidates of one run, made by `prepare_link`/`prepare_dedupe` (not constructed directly)."""
+
     def __init__(self, coded: Coded, method: Method, registry, options: _Options, progress, cancel):
-        given = [v for v in (options.lower, options.threshold, options.upper) if v is not None]
-        if given != sorted(given):   # checked before any work, not after an hour at 1M rows
-            raise ValueError("Cut-offs must satisfy lower <= threshold <= upper.")
         self.approval = (registry or Registry.default()).require(method)
         self.coded, self.method, self.options = coded, method, options
         self._progress, self._cancel = progress, cancel
@@ -106,8 +169,8 @@ class _Engine:
         if not self.comparisons:
             raise MethodError(f"The two files share no field that method {method.label} compares.")
         self._t = time.perf_counter()
-        self._t0 = self._t
         self.labelled_used = 0
+        self._assigned: dict = {}
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _step(self, fraction: float, message: str):
@@ -143,7 +206,8 @@ class _Engine:
         return self.prior + self._evidence(levels, tf)
 
     # -- the run ----------------------------------------------------------------------------------
-    def run(self) -> MatchResult:
+    def score(self) -> Scoring:
+        """Train the model and score every candidate pair (progress 0 to 0.9); returns self."""
         coded, method, opts = self.coded, self.method, self.options
         self._step(0.0, "Preparing values")
         self.u = estimate_u(self.comparisons, coded, method.u_sample_pairs, opts.seed,
@@ -182,25 +246,50 @@ class _Engine:
             histogram += np.histogram(np.clip(w, -59.5, 59.5), HISTOGRAM_EDGES)[0]
             keep = w >= WEIGHT_FLOOR
             kept.append((li[keep], ri[keep], w[keep].astype(np.float32)))
-        li = np.concatenate([k[0] for k in kept]) if kept else np.zeros(0, np.int32)
-        ri = np.concatenate([k[1] for k in kept]) if kept else np.zeros(0, np.int32)
-        w = np.concatenate([k[2] for k in kept]).astype(np.float64) if kept else np.zeros(0)
+        self.li = np.concatenate([k[0] for k in kept]) if kept else np.zeros(0, np.int32)
+        self.ri = np.concatenate([k[1] for k in kept]) if kept else np.zeros(0, np.int32)
+        self.w = np.concatenate([k[2] for k in kept]).astype(np.float64) if kept else np.zeros(0)
+        self.histogram, self.plans, self.rule_pairs = histogram, plans, rule_pairs
         self._time("scoring")
+        return self
+
+    @property
+    def deterministic_passes(self) -> list[str]:
+        """Names of the method's deterministic passes that these files' fields allow, in the method's order."""
+        return [d.name for d in self.method.deterministic_passes if all(self.coded.available(f) for f in d.fields)]
+
+    def bands(self, passes: list[str] | None = None) -> Bands:
+        """Counts per band for any cut-offs when only `passes` (None: all) of the deterministic passes run."""
+        a = self._assign(passes)
+        threshold, lower, upper = self._band(a["det_p"], a["p"])
+        return Bands(np.sort(a["p"]), [dict(d) for d in a["passes"]], a["det_p"].copy(), threshold, lower, upper)
+
+    def decide(self, *, threshold: float | None = None, lower: float | None = None, upper: float | None = None,
+               passes: list[str] | None = None) -> MatchResult:
+        """The result at these cut-offs (None: the model's choice) with only `passes` (None: all) applied."""
+        check_cutoffs(threshold, lower, upper)
+        coded, method, opts = self.coded, self.method, self.options
+        self._t = time.perf_counter()   # time spent choosing between the phases is no stage's
         self._step(0.9, "Assigning matches" if not coded.dedupe else "Clustering")
-        result = self._decide(li, ri, w, sum(rule_pairs.values()))
+        a = self._assign(passes)
+        cutoffs = self._band(a["det_p"], a["p"], threshold, lower, upper)
+        result = self._cluster(a, *cutoffs) if coded.dedupe else self._link(a, *cutoffs)
         self._time("assignment" if not coded.dedupe else "clustering")
-        nz = np.flatnonzero(histogram)
+        nz = np.flatnonzero(self.histogram)
         lo, hi = (nz[0], nz[-1] + 1) if len(nz) else (60, 60)
         result.record["weight_histogram"] = {"edges": HISTOGRAM_EDGES[lo:hi + 1].tolist(),
-                                             "counts": histogram[lo:hi].tolist()}
+                                             "counts": self.histogram[lo:hi].tolist()}
         result.record["parameters"]["blocking"] = [
-            {"rule": p.rule.name, "pairs": rule_pairs[p.index]} for p in plans]
+            {"rule": p.rule.name, "pairs": self.rule_pairs[p.index]} for p in self.plans]
+        result.record["deterministic_passes_skipped"] = [
+            name for name in self.deterministic_passes if name not in {d["name"] for d in a["passes"]}]
         result.record["field_null_rates"] = self._null_rates()
         result.record["seed"] = opts.seed
         result.record["method"] = {"id": method.id, "version": method.version, "sha256": method.sha256,
                                    "approved_by": self.approval.approved_by,
                                    "approved_on": self.approval.approved_on}
-        opts.timings["total"] = round(time.perf_counter() - self._t0, 3)
+        opts.timings.pop("total", None)
+        opts.timings["total"] = round(sum(opts.timings.values()), 3)
         result.record["timings"] = dict(opts.timings)
         self._step(1.0, "Done")
         return result
@@ -261,11 +350,16 @@ class _Engine:
             out["right"] = {}
         return out
 
-    def _deterministic(self, taken_l: np.ndarray, taken_r: np.ndarray):
-        """Pairs from the deterministic passes: yields (pass name, li, ri, candidates found)."""
+    def _deterministic(self, taken_l: np.ndarray, taken_r: np.ndarray, passes: list[str] | None):
+        """Pairs from the chosen deterministic passes: yields (pass name, li, ri, candidates found)."""
         coded = self.coded
+        known = self.deterministic_passes
+        unknown = sorted(set(passes or ()) - set(known))
+        if unknown:
+            raise MethodError(f"Method {self.method.label} has no deterministic pass {', '.join(unknown)} that "
+                              f"these files allow (it has: {', '.join(known) or 'none'}).")
         for det in self.method.deterministic_passes:
-            if not all(coded.available(f) for f in det.fields):
+            if det.name not in known or (passes is not None and det.name not in passes):
                 continue
             kl, kr = coded.combined_key([parse_key(f) for f in det.fields])
             if coded.dedupe:
@@ -292,46 +386,73 @@ class _Engine:
             taken_r[ri] = True
             yield det.name, li, ri, found
 
-    def _band(self, p_forced, p_free):
-        opts, bits = self.options, self.method.review_band_bits
-        threshold = opts.threshold
+    def _band(self, p_forced, p_free, threshold=None, lower=None, upper=None):
+        bits = self.method.review_band_bits
         if threshold is None:   # the model's choice, kept inside a band the user gave
             threshold = choose_threshold(p_forced, p_free)
-            threshold = min(max(threshold, opts.lower or 0.0), opts.upper or 1.0)
+            threshold = min(max(threshold, lower or 0.0), upper or 1.0)
         w_t = np.log2(threshold / (1 - threshold))
-        lower = opts.lower if opts.lower is not None else min(float(probability(w_t - bits)), threshold)
-        upper = opts.upper if opts.upper is not None else max(float(probability(w_t + bits)), threshold)
+        lower = lower if lower is not None else min(float(probability(w_t - bits)), threshold)
+        upper = upper if upper is not None else max(float(probability(w_t + bits)), threshold)
         if not lower <= threshold <= upper:
             raise ValueError(f"Cut-offs must satisfy lower <= threshold <= upper "
                              f"(got {lower:.4g}, {threshold:.4g}, {upper:.4g}).")
         return threshold, lower, upper
 
-    def _decide(self, li, ri, w, n_candidates) -> MatchResult:
+    def _assign(self, passes: list[str] | None) -> dict:
+        """Deterministic passes, then one-to-one assignment (link) or best links (dedupe) of the rest.
+
+        Cached per choice of passes: showing the bands and then deciding does this work once.
+        """
+        key = None if passes is None else tuple(sorted(passes))
+        if key in self._assigned:
+            return self._assigned[key]
+        started = time.perf_counter()
         coded = self.coded
         taken_l = np.zeros(coded.n_left, bool)
         taken_r = np.zeros(coded.n_right, bool)
-        det_rows, passes = [], []
-        for name, dl, dr, found in self._deterministic(taken_l, taken_r):
+        det_rows, summary = [], []
+        for name, dl, dr, found in self._deterministic(taken_l, taken_r, passes):
             det_rows.append((name, dl, dr))
-            passes.append({"name": name, "kind": "deterministic", "pairs": found, "matches": int(len(dl)),
-                           "review": 0})
+            summary.append({"name": name, "kind": "deterministic", "pairs": found, "matches": len(dl),
+                            "review": 0})
         det_l = np.concatenate([d[1] for d in det_rows]).astype(np.int64) if det_rows else np.zeros(0, np.int64)
         det_r = np.concatenate([d[2] for d in det_rows]).astype(np.int64) if det_rows else np.zeros(0, np.int64)
         det_pass = np.concatenate([[d[0]] * len(d[1]) for d in det_rows]) if det_rows else np.zeros(0, object)
         det_levels, det_tf = self._score_pairs(det_l, det_r)
         det_w = self._weights(det_levels, det_tf)
+        li, ri, w = self.li, self.ri, self.w
         if coded.dedupe:
-            return self._cluster(li, ri, w, det_l, det_r, det_w, det_pass, passes, n_candidates)
-        free = ~(taken_l[li] | taken_r[ri])
-        li, ri, w = li[free], ri[free], w[free]
-        chosen = greedy_one_to_one(li, ri, w)
-        li, ri, w = li[chosen], ri[chosen], w[chosen]
-        p, det_p = probability(w), probability(det_w)
-        threshold, lower, upper = self._band(det_p, p)
+            if self.method.clustering == "best_link":
+                keep = best_links(li, ri, w)
+                li, ri, w = li[keep], ri[keep], w[keep]
+            det_p = np.zeros(0)   # a dedupe's threshold is chosen on the probabilistic pairs alone
+        else:
+            free = ~(taken_l[li] | taken_r[ri])
+            li, ri, w = li[free], ri[free], w[free]
+            chosen = greedy_one_to_one(li, ri, w)
+            li, ri, w = li[chosen], ri[chosen], w[chosen]
+            det_p = probability(det_w)
+        self._assigned[key] = a = {
+            "det_l": det_l, "det_r": det_r, "det_w": det_w, "det_pass": det_pass, "det_p": det_p,
+            "passes": summary, "li": li, "ri": ri, "w": w, "p": probability(w)}
+        stage = "clustering" if coded.dedupe else "assignment"
+        self.options.timings[stage] = round(self.options.timings.get(stage, 0.0) + time.perf_counter() - started, 3)
+        self._t = time.perf_counter()
+        return a
+
+    def _probabilistic_pass(self, a: dict, accept, in_band) -> list[dict]:
+        n_candidates = sum(self.rule_pairs.values())
+        return [*a["passes"], {"name": "probabilistic", "kind": "probabilistic", "pairs": int(n_candidates),
+                               "matches": int(accept.sum()), "review": int(in_band.sum())}]
+
+    def _link(self, a: dict, threshold, lower, upper) -> MatchResult:
+        coded = self.coded
+        det_l, det_r, det_w, det_p, det_pass = a["det_l"], a["det_r"], a["det_w"], a["det_p"], a["det_pass"]
+        li, ri, w, p = a["li"], a["ri"], a["w"], a["p"]
         accept = p >= threshold
         in_band = (p >= lower) & (p < upper)
-        passes.append({"name": "probabilistic", "kind": "probabilistic", "pairs": int(n_candidates),
-                       "matches": int(accept.sum()), "review": int(in_band.sum())})
+        passes = self._probabilistic_pass(a, accept, in_band)
         pairs = pd.DataFrame({
             "left": np.concatenate([det_l, li[accept]]), "right": np.concatenate([det_r, ri[accept]]),
             "match_probability": np.concatenate([det_p, p[accept]]),
@@ -351,20 +472,16 @@ class _Engine:
                               estimates(np.concatenate([det_p, p[accept]]), np.concatenate([det_p, p])))
         return MatchResult("link", pairs, review, record, crosswalk=crosswalk)
 
-    def _cluster(self, li, ri, w, det_l, det_r, det_w, det_pass, passes, n_candidates) -> MatchResult:
+    def _cluster(self, a: dict, threshold, lower, upper) -> MatchResult:
         coded = self.coded
-        if self.method.clustering == "best_link":
-            keep = best_links(li, ri, w)
-            li, ri, w = li[keep], ri[keep], w[keep]
-        p = probability(w)
-        threshold, lower, upper = self._band(np.zeros(0), p)
+        det_l, det_r, det_w, det_pass = a["det_l"], a["det_r"], a["det_w"], a["det_pass"]
+        li, ri, w, p = a["li"], a["ri"], a["w"], a["p"]
         accept = p >= threshold
         in_band = (p >= lower) & (p < upper)
-        passes.append({"name": "probabilistic", "kind": "probabilistic", "pairs": int(n_candidates),
-                       "matches": int(accept.sum()), "review": int(in_band.sum())})
-        a = np.concatenate([det_l, li[accept]]).astype(np.int64)
-        b = np.concatenate([det_r, ri[accept]]).astype(np.int64)
-        labels = components(coded.n_left, a, b)
+        passes = self._probabilistic_pass(a, accept, in_band)
+        first = np.concatenate([det_l, li[accept]]).astype(np.int64)
+        second = np.concatenate([det_r, ri[accept]]).astype(np.int64)
+        labels = components(coded.n_left, first, second)
         ids = coded.left_frame["record_id"].to_numpy(dtype=str)
         # A cluster is named by its smallest record id: stable across runs and input order.
         order = np.argsort(ids, kind="stable")
@@ -373,7 +490,7 @@ class _Engine:
         smallest = np.full(len(ids), len(ids), np.int64)
         np.minimum.at(smallest, labels, rank)
         clusters = pd.DataFrame({"record_id": ids[order], "cluster_id": ids[order][smallest[labels[order]]]})
-        pairs = pd.DataFrame({"left": a, "right": b,
+        pairs = pd.DataFrame({"left": first, "right": second,
                               "match_probability": np.concatenate([probability(det_w), p[accept]]),
                               "match_weight": np.concatenate([det_w, w[accept]]),
                               "pass": np.concatenate([det_pass, np.full(int(accept.sum()), "probabilistic", object)])})

@@ -15,7 +15,7 @@ import time
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from app.matching.method import load_method
 from app.matching.registry import Registry
 from app.matching.standardise import standardise
 
+Chooser = Callable[[Callable[[list[str] | None], "engine.Bands"], list[str]], dict]
 OUTPUT_NAMES = ("crosswalk.tsv", "clusters.tsv", "review.tsv", "id_matrix.tsv", "rejections.tsv",
                 "quality.html", "run.json")
 
@@ -105,10 +106,16 @@ def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, metho
               column_map: Mapping[str, str] | list[Mapping[str, str] | None] | None = None,
               encoding: str | None = None, threshold: float | None = None, lower: float | None = None,
               upper: float | None = None, seed: int = 1, labels_path: str | Path | None = None,
+              passes: list[str] | None = None, choose: Chooser | None = None,
               progress: engine.Progress | None = None, cancel: threading.Event | None = None) -> dict:
     """Run a link (two inputs) or dedupe (one input) and write the outputs; returns the run record.
 
     column_map: one map for every input, or a list with one map (or None) per input.
+    passes: the method's deterministic passes to apply (None: all of them).
+    choose: for choosing passes and cut-offs by hand once the pairs are scored: ``choose(bands, allowed)``
+    gets ``bands(passes)`` (an `engine.Bands` for a choice of deterministic passes, None: all; call it any
+    number of times) and the names of the passes these files allow, and returns the decision's options
+    (any of threshold, lower, upper, passes) or raises MatchCancelled. Without it the arguments above decide.
     labels_path: optional TSV of clerically decided pairs (`left_id right_id is_match`, is_match 1/0 or
     yes/no; for dedupe the two columns name records of the one file) used when estimating m.
 
@@ -117,7 +124,7 @@ def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, metho
     """
     if mode not in ("link", "dedupe") or len(inputs) != (2 if mode == "link" else 1):
         raise ValueError("link takes two input files, dedupe one")
-    started, t0 = _now(), time.perf_counter()
+    started = _now()
     report = progress or (lambda fraction, message: None)
     method = load_method(method_path)
     registry = Registry(registry_path) if registry_path else Registry.default()
@@ -142,12 +149,16 @@ def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, metho
     def inner(fraction: float, message: str):
         report(0.1 + 0.85 * fraction, message)
 
-    options = dict(registry=registry, seed=seed, threshold=threshold, lower=lower, upper=upper,
-                   labelled_pairs=labels, progress=inner, cancel=cancel)
+    engine.check_cutoffs(threshold, lower, upper)
+    options = dict(registry=registry, seed=seed, labelled_pairs=labels, progress=inner, cancel=cancel)
     if mode == "link":
-        result = engine.link(frames[0], frames[1], method, **options)
+        scoring = engine.prepare_link(frames[0], frames[1], method, **options)
     else:
-        result = engine.dedupe(frames[0], method, **options)
+        scoring = engine.prepare_dedupe(frames[0], method, **options)
+    decision = {"threshold": threshold, "lower": lower, "upper": upper, "passes": passes}
+    if choose is not None:
+        decision.update(choose(scoring.bands, scoring.deterministic_passes))
+    result = scoring.decide(**decision)
     report(0.96, "Writing outputs")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -164,7 +175,7 @@ def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, metho
         timings.update(result.record["timings"])
         timings.pop("total", None)
         timings["write"] = time.perf_counter() - t
-        timings["total"] = time.perf_counter() - t0
+        timings["total"] = sum(timings.values())   # stages only: time spent choosing by hand is no work
         record["timings"] = {k: round(v, 3) for k, v in timings.items()}
         record["started"] = started
         record["finished"] = _now()

@@ -163,3 +163,32 @@ def test_labelled_pairs_file_is_read_and_checked(setup, tmp_path, capsys):
     truth.assign(is_match="perhaps").to_csv(labels, sep="\t", index=False)
     assert cli.main(_link_args(files, tmp_path / "o2", method, registry, "--labels", str(labels))) == 2
     assert "is_match must be 1/0 or yes/no" in capsys.readouterr().err
+
+
+def test_passes_and_cut_offs_chosen_by_hand_between_scoring_and_writing(setup, tmp_path):
+    files, method, registry, _ = setup
+    seen = []
+
+    def choose(bands, allowed):
+        seen.append((allowed, bands(None), bands([])))
+        return {"passes": [], "lower": 0.3, "threshold": 0.6, "upper": 0.95}
+
+    record = run.run_match("link", [files["left"], files["right"]], tmp_path, method_path=method,
+                           registry_path=registry, seed=4, choose=choose)
+    allowed, every, chosen_bands = seen[0]
+    assert allowed and every.deterministic and not chosen_bands.deterministic
+    assert record["thresholds"] == {"lower": 0.3, "threshold": 0.6, "upper": 0.95}
+    assert record["deterministic_passes_skipped"] == allowed
+    predicted = chosen_bands.counts(0.6, 0.3, 0.95)
+    crosswalk = pd.read_csv(tmp_path / "crosswalk.tsv", sep="\t", dtype=str)
+    review = pd.read_csv(tmp_path / "review.tsv", sep="\t", dtype=str)
+    assert (predicted["matches"], predicted["review"]) == (len(crosswalk), len(review))
+    assert set(crosswalk["pass"]) == {"probabilistic"}
+
+    def cancel(bands, allowed):
+        raise run.engine.MatchCancelled("changed my mind")
+
+    with pytest.raises(run.engine.MatchCancelled):
+        run.run_match("link", [files["left"], files["right"]], tmp_path / "cancelled", method_path=method,
+                      registry_path=registry, choose=cancel)
+    assert not (tmp_path / "cancelled").exists()

@@ -179,3 +179,47 @@ def test_user_cut_offs_bound_the_review_band(quick_method, registry):
     assert result.review["match_probability"].between(0.7, 0.99).all()
     with pytest.raises(ValueError, match="lower <= threshold <= upper"):
         engine.link(left, right, quick_method, registry=registry, threshold=0.5, lower=0.6)
+
+
+def test_bands_predict_what_a_decision_at_those_cut_offs_gives(quick_method, registry):
+    left, right, _ = make_pair(600, seed=21)
+    scoring = engine.prepare_link(left, right, quick_method, registry=registry)
+    bands = scoring.bands()
+    assert np.all(np.diff(bands.probabilities) >= 0)
+    for cuts in ((0.2, 0.5, 0.9), (0.05, 0.8, 0.999), (bands.lower, bands.threshold, bands.upper)):
+        lower, threshold, upper = cuts
+        predicted = bands.counts(threshold, lower, upper)
+        result = scoring.decide(threshold=threshold, lower=lower, upper=upper)
+        assert predicted["matches"] == len(result.crosswalk)
+        assert predicted["review"] == len(result.review)
+        assert bands.estimates(threshold) == result.record["estimates"]
+    # The model's own choice is what `link` makes without cut-offs.
+    plain = engine.link(left, right, quick_method, registry=registry)
+    assert plain.record["thresholds"] == pytest.approx(
+        {"lower": bands.lower, "threshold": bands.threshold, "upper": bands.upper}, abs=1e-6)
+    pd.testing.assert_frame_equal(plain.crosswalk, scoring.decide().crosswalk)
+
+
+def test_deterministic_passes_can_be_left_out_and_the_record_says_so(quick_method, registry):
+    left, right, truth = make_pair(600, seed=22)
+    scoring = engine.prepare_link(left, right, quick_method, registry=registry)
+    allowed = scoring.deterministic_passes
+    assert allowed and set(allowed) <= {d.name for d in quick_method.deterministic_passes}
+    every = scoring.bands()
+    none = scoring.bands(passes=[])
+    assert every.counts(0.5, 0.5, 0.5)["deterministic"] > 0 == none.counts(0.5, 0.5, 0.5)["deterministic"]
+    # Without the passes their pairs are scored instead: the probabilistic pass sees more candidates.
+    assert len(none.probabilities) > len(every.probabilities)
+    result = scoring.decide(passes=[])
+    assert set(result.crosswalk["pass"]) == {"probabilistic"}
+    assert result.record["deterministic_passes_skipped"] == allowed
+    assert f1(set(zip(result.crosswalk["left_id"], result.crosswalk["right_id"])), truth)[2] > 0.8
+    with pytest.raises(engine.MethodError, match="no deterministic pass nonsense"):
+        scoring.bands(passes=["nonsense"])
+
+
+def test_cut_offs_outside_zero_and_one_are_refused_before_any_work(quick_method, registry):
+    left, right, _ = make_pair(50, seed=23)
+    for bad in ({"threshold": 1.5}, {"lower": 0.0}, {"upper": -0.2}):
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            engine.link(left, right, quick_method, registry=registry, **bad)
