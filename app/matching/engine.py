@@ -58,6 +58,7 @@ class MatchResult:
     record: dict
     clusters: pd.DataFrame | None = None   # dedupe: record_id, cluster_id
     crosswalk: pd.DataFrame | None = None  # link: left_id, right_id, match_probability, match_weight, pass
+    levels: np.ndarray | None = None       # link: each crosswalk row's level per comparison (for "why")
 
 
 LinkResult = MatchResult
@@ -435,6 +436,7 @@ class Scoring:
             det_p = probability(det_w)
         self._assigned[key] = a = {
             "det_l": det_l, "det_r": det_r, "det_w": det_w, "det_pass": det_pass, "det_p": det_p,
+            "det_levels": det_levels,
             "passes": summary, "li": li, "ri": ri, "w": w, "p": probability(w)}
         stage = "clustering" if coded.dedupe else "assignment"
         self.options.timings[stage] = round(self.options.timings.get(stage, 0.0) + time.perf_counter() - started, 3)
@@ -467,10 +469,12 @@ class Scoring:
             "left_id": left_id[order], "right_id": right_id[order],
             "match_probability": pairs["match_probability"].to_numpy()[order],
             "match_weight": pairs["match_weight"].to_numpy()[order], "pass": pairs["pass"].to_numpy()[order]})
+        accepted_levels, _ = self._score_pairs(li[accept], ri[accept])
+        levels = np.concatenate([a["det_levels"], accepted_levels])[order]
         review = self._review(li[in_band], ri[in_band], w[in_band], threshold)
         record = self._record(threshold, lower, upper, passes,
                               estimates(np.concatenate([det_p, p[accept]]), np.concatenate([det_p, p])))
-        return MatchResult("link", pairs, review, record, crosswalk=crosswalk)
+        return MatchResult("link", pairs, review, record, crosswalk=crosswalk, levels=levels)
 
     def _cluster(self, a: dict, threshold, lower, upper) -> MatchResult:
         coded = self.coded

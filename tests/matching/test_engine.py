@@ -223,3 +223,23 @@ def test_cut_offs_outside_zero_and_one_are_refused_before_any_work(quick_method,
     for bad in ({"threshold": 1.5}, {"lower": 0.0}, {"upper": -0.2}):
         with pytest.raises(ValueError, match="between 0 and 1"):
             engine.link(left, right, quick_method, registry=registry, **bad)
+
+
+def test_each_linked_pair_keeps_its_levels_which_add_up_to_its_weight(quick_method, registry):
+    left, right, _ = make_pair(800, seed=24, error_rate=0.4)
+    result = engine.link(left, right, quick_method, registry=registry)
+    compared = result.record["parameters"]["comparisons"]
+    assert result.levels.shape == (len(result.crosswalk), len(compared))
+    lam = result.record["parameters"]["lambda"]
+    explained = np.full(len(result.crosswalk), np.log2(lam / (1 - lam)))
+    frequency_levels = np.zeros(len(result.crosswalk), bool)
+    methods = {c.name: c for c in quick_method.comparisons}
+    for k, comp in enumerate(compared):
+        weights = np.array([0.0, *[lv["weight"] for lv in comp["levels"]]])
+        explained += weights[result.levels[:, k]]
+        tf = [n for n, lv in enumerate(methods[comp["name"]].levels, start=1) if lv.tf > 0]
+        frequency_levels |= np.isin(result.levels[:, k], tf)
+    rest = result.crosswalk["match_weight"].to_numpy() - explained
+    # Without a name-frequency adjustment the levels explain the weight to the rounding of run.json.
+    assert (~frequency_levels).sum() >= 10
+    np.testing.assert_allclose(rest[~frequency_levels], 0, atol=0.01)
