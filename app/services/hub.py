@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -32,7 +33,7 @@ from app.matching import MatchCancelled
 from app.matching.io import read_matching_file
 from app.matching.method import load_method
 from app.matching.registry import Registry
-from app.matching.run import run_match
+from app.matching.run import Chooser, run_match
 from app.models import Agency, CertificateKind, DataRequest, MatchLogEntry
 from app.models.hub import HubFile, HubRun, ReviewDecision
 from app.resources import resource_path
@@ -140,17 +141,20 @@ def approved_methods(registry: Registry | None = None) -> list[MethodChoice]:
 
 def match_files(left: HubFileInfo, right: HubFileInfo, out_dir: str | Path, *, method_path: str | None = None,
                 lower: float | None = None, upper: float | None = None, threshold: float | None = None,
+                passes: list[str] | None = None, choose: Chooser | None = None,
                 registry_path: str | None = None, column_map: dict[str, str] | None = None,
                 progress: Callable[[float, str], None] | None = None,
                 cancel: threading.Event | None = None) -> dict:
     """Run the engine on two registered files into ``out_dir``; returns the run record (run.json).
 
-    Refused (RuleViolation) when a file changed since intake: the hash in the run record must equal the
-    registered one. Engine errors (MatchInputError, MethodNotApproved, MatchCancelled) pass through.
+    passes and choose as ``run_match``'s: the deterministic passes to apply, and a chooser of passes and
+    cut-offs once the pairs are scored. Refused (RuleViolation) when a file changed since intake: the hash
+    in the run record must equal the registered one. Engine errors (MatchInputError, MethodNotApproved,
+    MatchCancelled) pass through.
     """
     record = run_match("link", [left.path, right.path], out_dir, method_path=method_path, registry_path=registry_path,
-                       column_map=column_map, lower=lower, upper=upper, threshold=threshold,
-                       progress=progress, cancel=cancel)
+                       column_map=column_map, lower=lower, upper=upper, threshold=threshold, passes=passes,
+                       choose=choose, progress=progress, cancel=cancel)
     for registered, used in zip((left, right), record["inputs"]):
         if used["sha256"] != registered.sha256:
             _destroy_folder(Path(out_dir))
@@ -161,21 +165,26 @@ def match_files(left: HubFileInfo, right: HubFileInfo, out_dir: str | Path, *, m
 
 def match_files_in_process(left: HubFileInfo, right: HubFileInfo, out_dir: str | Path, *,
                            progress: Callable[[float, str], None] | None = None,
-                           cancel: threading.Event | None = None, **options) -> dict:
+                           cancel: threading.Event | None = None, choose: Chooser | None = None,
+                           **options) -> dict:
     """``match_files`` in a child process, relaying progress and cancel; returns the run record.
 
     Why a process: numpy, pandas and rapidfuzz hold the GIL for up to hundreds of milliseconds at a time,
-    which froze the GUI thread while a match ran on a worker thread. Errors come back as ServiceError
-    (the engine's ``.message``) or MatchCancelled. A frozen (PyInstaller) build must call
-    ``multiprocessing.freeze_support()`` at start-up.
+    which froze the GUI thread while a match ran on a worker thread. ``choose`` is called here, in this
+    process, while the child waits with the scored pairs (each ``bands(passes)`` is asked of the child; the
+    personal data never leaves it). Errors come back as ServiceError (the engine's ``.message``) or
+    MatchCancelled. A frozen (PyInstaller) build must call ``multiprocessing.freeze_support()`` at start-up.
     """
     context = multiprocessing.get_context("spawn")
-    messages = context.Queue()
+    messages, replies = context.Queue(), context.Queue()
     stop = context.Event()
-    child = context.Process(target=_match_child, args=(messages, stop, left, right, str(out_dir), options),
+    child = context.Process(target=_match_child,
+                            args=(messages, replies, stop, left, right, str(out_dir), options, choose is not None),
                             daemon=True)
     child.start()
-    try:
+
+    def receive() -> tuple:
+        """The child's next message that is not progress; raises on its failure or cancellation."""
         while True:
             if cancel is not None and cancel.is_set():
                 stop.set()
@@ -186,21 +195,44 @@ def match_files_in_process(left: HubFileInfo, right: HubFileInfo, out_dir: str |
                     raise ServiceError("The matching process stopped unexpectedly; nothing of this run was "
                                        "kept.") from None
                 continue
-            if kind == "progress" and progress is not None:
-                progress(*payload)
-            elif kind == "done":
-                return payload[0]
+            if kind == "progress":
+                if progress is not None:
+                    progress(*payload)
             elif kind == "cancelled":
                 raise MatchCancelled("Matching was cancelled.")
             elif kind == "error":
                 raise ServiceError(payload[0])
+            else:
+                return kind, payload
+
+    try:
+        kind, payload = receive()
+        if kind == "bands":
+            def key(passes: list[str] | None) -> tuple[str, ...] | None:
+                return None if passes is None else tuple(sorted(passes))
+
+            known = {key(options.get("passes")): payload[0]}
+            allowed = payload[1]
+
+            def bands(passes: list[str] | None):  # -> engine.Bands, made in the child
+                if key(passes) not in known:
+                    replies.put(("bands", passes))
+                    known[key(passes)] = receive()[1][0]
+                return known[key(passes)]
+
+            replies.put(("decide", choose(bands, allowed)))
+            kind, payload = receive()
+        return payload[0]
+    except BaseException:
+        stop.set()   # the child may be waiting for a choice that will not come
+        raise
     finally:
         child.join(timeout=30)
         if child.is_alive():
             child.terminate()
 
 
-def _match_child(messages, stop, left, right, out_dir, options) -> None:  # noqa: ANN001 - runs in the child
+def _match_child(messages, replies, stop, left, right, out_dir, options, ask) -> None:  # noqa: ANN001 - child
     import threading as _threading
 
     if hasattr(os, "nice"):  # on a 2-core workstation the window must win the CPU over the match
@@ -213,8 +245,22 @@ def _match_child(messages, stop, left, right, out_dir, options) -> None:  # noqa
             cancel.set()
         messages.put(("progress", fraction, message))
 
+    def choose(bands, allowed):  # run_match's chooser, answered by the parent
+        messages.put(("bands", bands(options.get("passes")), allowed))
+        while True:
+            if stop.is_set():
+                raise MatchCancelled("Matching was cancelled.")
+            try:
+                kind, value = replies.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if kind == "decide":
+                return value
+            messages.put(("bands", bands(value), allowed))
+
     try:
-        messages.put(("done", match_files(left, right, out_dir, progress=report, cancel=cancel, **options)))
+        messages.put(("done", match_files(left, right, out_dir, progress=report, cancel=cancel,
+                                          choose=choose if ask else None, **options)))
     except MatchCancelled:
         messages.put(("cancelled",))
     except Exception as exc:  # noqa: BLE001 - every failure must reach the parent as a sentence
@@ -231,8 +277,28 @@ def load_review(run: RunInfo) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
 
 
+def load_links(run: RunInfo) -> pd.DataFrame:
+    """The run's linked pairs (crosswalk.tsv) with each comparison's level as a ``{name}_level`` column, as
+    review rows have them, so that ``why`` explains any linked pair. No personal values: IDs and levels."""
+    out = Path(run.out_dir)
+    if not (out / "crosswalk.tsv").exists():
+        raise RuleViolation(f"The crosswalk of run {run.id} is gone (destroyed or moved).")
+    links = pd.read_csv(out / "crosswalk.tsv", sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+    try:
+        levels = np.load(out / "crosswalk_levels.npy", allow_pickle=False)
+    except (OSError, ValueError):   # a run from before the levels were kept, or a damaged file
+        return links
+    compared = run.record.get("parameters", {}).get("comparisons", [])
+    if levels.shape != (len(links), len(compared)):
+        return links
+    for k, comp in enumerate(compared):
+        labels = np.array(["", *(lv["label"] for lv in comp["levels"])], dtype=object)
+        links[f"{comp['name']}_level"] = labels[levels[:, k]]
+    return links
+
+
 def why(record: dict, pair: pd.Series) -> list[tuple[str, float]]:
-    """Each contribution to a review pair's match weight: the prior, one line per comparison (its level's
+    """Each contribution to a pair's match weight (a review row or a ``load_links`` row): the prior, one line per comparison (its level's
     weight from the run's m/u), and term-frequency adjustments (what is left of the engine's weight)."""
     lam = float(record["parameters"]["lambda"])
     parts = [("prior (share of pairs that match)", math.log2(lam / (1 - lam)))]

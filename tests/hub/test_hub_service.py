@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 
 from app.services.errors import RuleViolation
-from app.services.hub import HubService, check_file, check_matrix, load_review, match_files, why
+from app.matching import MatchCancelled
+from app.services.hub import (
+    HubService, check_file, check_matrix, load_links, load_review, match_files, match_files_in_process, why,
+)
 
 
 def test_matrix_check_refuses_personal_columns(tmp_path):
@@ -41,6 +44,15 @@ def test_register_match_review_deliver_destroy(hub_world, tmp_path):
     pair = review.iloc[0]
     parts = why(run.record, pair)
     assert sum(w for _, w in parts) == pytest.approx(float(pair["match_weight"]), abs=1e-3)
+    # Any linked pair, not only the review band's, has its levels: its waterfall names one per comparison.
+    links = load_links(run)
+    linked = links.iloc[len(links) // 2]
+    parts = why(run.record, linked)
+    compared = run.record["parameters"]["comparisons"]
+    assert [label.split(":")[0] for label, _ in parts[1:1 + len(compared)]] == [c["name"] for c in compared]
+    assert sum(w for _, w in parts) == pytest.approx(float(linked["match_weight"]), abs=1e-3)
+    assert all(label in ("", *(lv["label"] for lv in c["levels"]))
+               for c in compared for label in links[f"{c['name']}_level"])
 
     # Reject an accepted pair, accept a rejected one: the final matrix follows the reviewer.
     accepted = review[review["decision"] == "match"].iloc[0]
@@ -91,3 +103,34 @@ def test_unusable_file_is_refused_with_a_sentence_and_nothing_registered(hub_wor
         check_file(hostile)
     assert caught.value.message and "Traceback" not in caught.value.message
     assert HubService(world.hub).files() == []
+
+
+def test_passes_and_cut_offs_are_chosen_while_the_child_waits(hub_world, tmp_path):
+    world, ready, _, files = hub_world
+    hub = HubService(world.hub)
+    today = datetime.now(UTC).date()
+    lf = hub.register_file(ready, check_file(files["left"]), sender_agency_id=world.ag["SDE"], received_on=today)
+    rf = hub.register_file(ready, check_file(files["right"]), sender_agency_id=world.ag["DOL"], received_on=today)
+    asked = []
+
+    def choose(bands, allowed):
+        every = bands(None)
+        none = bands([])
+        assert bands([]) is none   # asked of the child once per choice of passes
+        asked.append((allowed, every, none))
+        return {"passes": [], "threshold": 0.7, "lower": 0.4, "upper": 0.97}
+
+    record = match_files_in_process(hub.file(lf), hub.file(rf), tmp_path / "chosen", choose=choose)
+    allowed, every, none = asked[0]
+    assert allowed and sum(d["matches"] for d in every.deterministic) > 0 and none.deterministic == []
+    assert record["thresholds"] == {"lower": 0.4, "threshold": 0.7, "upper": 0.97}
+    assert record["deterministic_passes_skipped"] == allowed
+    links = pd.read_csv(tmp_path / "chosen" / "crosswalk.tsv", sep="\t", dtype=str)
+    assert len(links) == none.counts(0.7, 0.4, 0.97)["matches"]
+
+    def give_up(bands, allowed):
+        raise MatchCancelled("no")
+
+    with pytest.raises(MatchCancelled):
+        match_files_in_process(hub.file(lf), hub.file(rf), tmp_path / "given-up", choose=give_up)
+    assert not (tmp_path / "given-up").exists() or not any((tmp_path / "given-up").iterdir())
