@@ -46,16 +46,46 @@ def test_hub_workspace_whole_path(qtbot, hub_world, open_window, tmp_path):  # n
     match.go(1)
     assert match.previews[0].rowCount() == 8
     assert match.column_maps() == [None, None]  # P20 WIN headers map to themselves
-    match.go(3)
+    match.go(2)
     match.run_button.click()
     match.cancel_button.click()
     qtbot.waitUntil(lambda: not match.running, timeout=60_000)
     assert "Cancelled" in match.notice.text() and hub.runs() == []
     assert not any(page.work_root.glob("*-run-*/run.json"))
+
+    # Scored, the child waits: passes and thresholds are chosen with live counts, then written.
     match.run_button.click()
+    qtbot.waitUntil(lambda: match.waiting, timeout=90_000)
+    assert match.stack.currentIndex() == 3 and match.write_button.isEnabled()
+    bands = match.bands
+    model = bands.counts(bands.threshold, bands.lower, bands.upper)
+    assert match.count_labels["matches"].text() == f"{model['matches']:,}"
+    assert match.count_labels["review"].text() == f"{model['review']:,}"
+    dropped = match.allowed[0]
+    match.pass_boxes[dropped].setChecked(False)   # asked of the waiting child: counts follow
+    assert not match.write_button.isEnabled()
+    qtbot.waitUntil(lambda: match.bands is not bands and match.write_button.isEnabled(), timeout=30_000)
+    assert dropped not in [d["name"] for d in match.bands.deterministic]
+    assert "off" in match.pass_boxes[dropped].text()
+    match.auto_threshold.setChecked(False)
+    match.upper.setValue(0.995)
+    match.threshold.setValue(0.6)
+    match.lower.setValue(0.2)
+    chosen = match.bands.counts(0.6, 0.2, 0.995)
+    assert match.count_labels["review"].text() == f"{chosen['review']:,}"
+    match.threshold.setValue(0.1)   # below "review from": refused with a reason, nothing to write
+    assert not match.write_button.isEnabled() and "in order" in match.notice.text()
+    match.threshold.setValue(0.6)
+    assert match.write_button.isEnabled()
+    match.write_button.click()
     qtbot.waitUntil(lambda: not match.running, timeout=90_000)
-    assert "finished" in match.notice.text(), match.notice.text()
+    assert "written" in match.notice.text(), match.notice.text()
+    assert match.stack.currentIndex() == 4
     run = hub.runs()[0]
+    assert run.record["thresholds"] == {"lower": 0.2, "threshold": 0.6, "upper": 0.995}
+    assert run.record["deterministic_passes_skipped"] == [dropped]
+    crosswalk = pd.read_csv(f"{run.out_dir}/crosswalk.tsv", sep="\t", dtype=str)
+    assert len(crosswalk) == chosen["matches"]
     assert sum(match.histogram.counts) > 0 and match.passes.model.rowCount() == len(run.record["passes"])
 
     # Review with the keyboard: Y, N, S then U withdraws the skip.
