@@ -89,6 +89,17 @@ class _Pass:
         self.pairs, self.matches, self.review = p.get("pairs"), p.get("matches"), p.get("review")
 
 
+def _offer(bands: Bands, allowed: list[str]) -> tuple[Bands, list[str], dict]:
+    """What the worker hands the window: the bands, the passes allowed and their weights' histogram (made
+    here, off the GUI thread: a million probabilities take tens of milliseconds)."""
+    p = np.clip(bands.probabilities, 1e-12, 1 - 1e-12)
+    weights = np.log2(p / (1 - p))
+    lo = math.floor(weights.min()) if len(weights) else -10
+    hi = math.ceil(weights.max()) + 1 if len(weights) else 10
+    counts, edges = np.histogram(weights, np.arange(max(lo, -60), min(hi, 60) + 1, 1.0))
+    return bands, allowed, {"edges": edges.tolist(), "counts": counts.tolist()}
+
+
 class MatchTab(QWidget):
     def __init__(self, page):  # noqa: ANN001 - HubPage
         super().__init__()
@@ -408,7 +419,7 @@ class MatchTab(QWidget):
             latest[:] = [fraction, message]
 
         def choose(bands, allowed):  # worker thread, while the child waits
-            offer[0] = (bands(None), allowed)
+            offer[0] = _offer(bands(None), allowed)
             while True:
                 if ctx_holder[0].cancel_event.is_set():
                     raise MatchCancelled("Matching was cancelled.")
@@ -419,7 +430,7 @@ class MatchTab(QWidget):
                 if kind == "decide":
                     latest[:] = [0.9, "Writing the results"]
                     return value
-                offer[0] = (bands(value), allowed)
+                offer[0] = _offer(bands(value), allowed)
 
         ctx_holder = [None]
 
@@ -504,7 +515,7 @@ class MatchTab(QWidget):
         self.eta.setText(describe_eta(estimate_remaining(fraction, time.monotonic() - self._started)))
 
     # -- choosing passes and thresholds -----------------------------------------------------------------------
-    def _show_bands(self, bands: Bands, allowed: list[str]) -> None:
+    def _show_bands(self, bands: Bands, allowed: list[str], histogram: dict) -> None:
         first = self.bands is None
         self.bands, self.allowed = bands, allowed
         if first:
@@ -525,12 +536,7 @@ class MatchTab(QWidget):
         for name in allowed:
             self.pass_boxes[name].setText(f"{name}: {fixed[name]:,} pairs linked" if name in fixed
                                           else f"{name}: off")
-        weights = np.log2(np.clip(bands.probabilities, 1e-12, 1 - 1e-12)
-                          / np.clip(1 - bands.probabilities, 1e-12, 1))
-        lo = math.floor(weights.min()) if len(weights) else -10
-        hi = math.ceil(weights.max()) + 1 if len(weights) else 10
-        counts, edges = np.histogram(weights, np.arange(max(lo, -60), min(hi, 60) + 1, 1.0))
-        self._choice_hist = {"edges": edges.tolist(), "counts": counts.tolist()}
+        self._choice_hist = histogram
         self._set_choosing(True)
         if self.auto_threshold.isChecked():
             self._show_model_cutoffs()
