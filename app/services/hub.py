@@ -157,7 +157,7 @@ def match_files(left: HubFileInfo, right: HubFileInfo, out_dir: str | Path, *, m
                        choose=choose, progress=progress, cancel=cancel)
     for registered, used in zip((left, right), record["inputs"]):
         if used["sha256"] != registered.sha256:
-            _destroy_folder(Path(out_dir))
+            destroy_folder(Path(out_dir))
             raise RuleViolation(f"{registered.file_name} changed since it was registered (SHA-256 differs); "
                                 "register the file again before matching it.")
     return record
@@ -358,7 +358,8 @@ def _overwrite_and_delete(path: Path) -> None:
     path.unlink()
 
 
-def _destroy_folder(folder: Path) -> None:
+def destroy_folder(folder: Path) -> None:
+    """Overwrite every file under ``folder`` with zeros, delete them and the folder (gone already: nothing)."""
     if not folder.exists():
         return
     for item in sorted(folder.rglob("*"), reverse=True):
@@ -582,7 +583,7 @@ class HubService(Service):
             done.append(f"{f.file_name} (SHA-256 {f.sha256})")
         for r in runs:
             try:
-                _destroy_folder(Path(r.out_dir))
+                destroy_folder(Path(r.out_dir))
             except OSError as exc:
                 raise RuleViolation(f"The working folder of run {r.id} could not be destroyed "
                                     f"({exc.strerror}).") from None

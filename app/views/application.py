@@ -383,7 +383,7 @@ class DeskApplication(QObject):
         self.store: Store | None = None
         self.window = None
         self.idle = IdleWatcher(0 if demo else idle_minutes(), self)
-        self.idle.idle.connect(lambda: self.lock("Locked after a period of inactivity."))
+        self.idle.idle.connect(self._idle_lock)
         app = QApplication.instance()
         app.installEventFilter(self.idle)
         app.idle_watcher = self.idle  # Settings changes the idle time of the running session through it
@@ -410,6 +410,7 @@ class DeskApplication(QObject):
             if ask and not window.confirm_discard():
                 return False
             window.save_state()
+            window.stop_work()
             window.context.changed.disconnect()
             window.hide()
             window.deleteLater()
@@ -418,6 +419,12 @@ class DeskApplication(QObject):
             self.store.close()
             self.store = None
         return True
+
+    def _idle_lock(self) -> None:
+        if self.window is not None and self.window.busy():   # a match being scored: ask again after another period
+            self.idle.timer.start()
+            return
+        self.lock("Locked after a period of inactivity.")
 
     def lock(self, reason: str) -> None:
         """Close the store and ask for the passphrase again (auto-lock discards unsaved form edits)."""

@@ -320,6 +320,15 @@ class MainWindow(QMainWindow):
     def unsaved_pages(self) -> list[str]:
         return [getattr(p, "title", k) for k, p in self._pages.items() if getattr(p, "has_unsaved_changes", lambda: False)()]
 
+    def busy(self) -> bool:
+        """A screen is in the middle of work that an idle lock would throw away (a match being scored)."""
+        return any(getattr(p, "busy", lambda: False)() for p in self._pages.values())
+
+    def stop_work(self) -> None:
+        """Stop the screens' background work before the store closes (lock, switch user, quit)."""
+        for page in self._pages.values():
+            getattr(page, "stop_work", lambda: None)()
+
     def save_state(self) -> None:
         QSettings().setValue("window/geometry", self.saveGeometry())
         for page in self._pages.values():
@@ -332,6 +341,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.save_state()
+        self.stop_work()
         event.accept()
 
     def confirm_discard(self) -> bool:

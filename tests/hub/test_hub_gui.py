@@ -138,3 +138,23 @@ def test_hub_workspace_whole_path(qtbot, hub_world, open_window, tmp_path):  # n
                     row.matched_on, row.id_matrix_sent_on, row.id_matrix_sent_to == "Dr Rep",
                     row.inputs_destroyed_on])
     assert any(c.kind.value == "hub_inputs" for c in world.hub.matchlog.certificates(ready))
+
+
+def test_locking_while_the_child_waits_cancels_and_keeps_nothing(qtbot, hub_world, open_window):  # noqa: F811
+    world, ready, _, files = hub_world
+    window = open_window(world.store, "hank")
+    page = window.show_screen("hub")
+    hub = page.hub
+    page.select_request(ready)
+    for role, agency in (("left", "SDE"), ("right", "DOL")):
+        _register(qtbot, page.intake, files[role], world.ag[agency])
+    page.tabs.setCurrentWidget(page.match)
+    match = page.match
+    match.go(2)
+    match.run_button.click()
+    assert window.busy()   # scoring: an idle lock waits
+    qtbot.waitUntil(lambda: match.waiting, timeout=90_000)
+    assert not window.busy()   # waiting for a person: the lock may come, and it must not leave the data behind
+    window.stop_work()
+    assert not match.running and hub.runs() == []
+    assert not any(page.work_root.glob("*-run-*/*"))

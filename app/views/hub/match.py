@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -38,7 +39,7 @@ from PySide6.QtWidgets import (
 from app.jobs import Job, describe_eta, estimate_remaining
 from app.matching import Bands, MatchCancelled
 from app.matching.standardise import INPUT_COLUMNS
-from app.services.hub import RunInfo, approved_methods, match_files_in_process
+from app.services.hub import RunInfo, approved_methods, destroy_folder, match_files_in_process
 from app.views.hub.charts import WeightHistogram
 from app.views.hub.common import Notice
 from app.views.request_detail import SimpleTable
@@ -439,7 +440,11 @@ class MatchTab(QWidget):
             record = match_files_in_process(left, right, out_dir, method_path=method_path, column_map=maps,
                                             progress=report, cancel=ctx.cancel_event, choose=choose)
             # Recorded here, not on the GUI thread: the commit's fsync alone can take tens of milliseconds.
-            return hub.record_run(rid, left.id, right.id, out_dir, record, two_person_review=two_person)
+            try:
+                return hub.record_run(rid, left.id, right.id, out_dir, record, two_person_review=two_person)
+            except BaseException:   # outputs the match log does not know of must not stay on disk
+                destroy_folder(out_dir)
+                raise
 
         def done(run_id: int) -> None:
             self._set_running(False)
@@ -470,6 +475,20 @@ class MatchTab(QWidget):
         if self.running:
             self.job.cancel()
             self.eta.setText("Cancelling…")
+
+    def busy(self) -> bool:
+        """Scoring or writing: an idle lock now would throw the work away (waiting for a choice is not busy)."""
+        return self.running and not self.waiting
+
+    def stop_work(self, timeout: float = 120.0) -> None:
+        """Cancel a run and wait until its child has removed what it wrote: called before the store closes."""
+        if not self.running:
+            return
+        self.cancel()
+        deadline = time.monotonic() + timeout
+        while self.running and time.monotonic() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.02)
 
     def write(self) -> None:
         """Let the waiting child decide with the passes and thresholds on screen and write the outputs."""

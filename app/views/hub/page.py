@@ -1,4 +1,4 @@
-"""The Hub workspace screen: a request picker over five tabs, in the order the work is done."""
+"""The Hub workspace screen: a request picker over six tabs, in the order the work is done."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
@@ -9,6 +9,7 @@ from app.views.hub.deliver import DeliverTab
 from app.views.hub.intake import IntakeTab
 from app.views.hub.log import LogTab
 from app.views.hub.match import MatchTab
+from app.views.hub.results import ResultsTab
 from app.views.hub.review import ReviewTab
 
 # Requests the hub may still have work for (intake is refused by the service for those without a DSA).
@@ -37,9 +38,10 @@ class HubPage(QWidget):
         top.addWidget(self.requests)
         self.tabs = QTabWidget()
         self.intake, self.match, self.review = IntakeTab(self), MatchTab(self), ReviewTab(self)
-        self.deliver, self.log = DeliverTab(self), LogTab(self)
+        self.results, self.deliver, self.log = ResultsTab(self), DeliverTab(self), LogTab(self)
         for tab, name in ((self.intake, "1 Intake"), (self.match, "2 Match"), (self.review, "3 Review"),
-                          (self.deliver, "4 Deliver"), (self.log, "5 Match log && destruction")):
+                          (self.results, "4 Results"), (self.deliver, "5 Deliver"),
+                          (self.log, "6 Match log && destruction")):
             self.tabs.addTab(tab, name)
         self.tabs.currentChanged.connect(lambda _: self.tabs.currentWidget().refresh())
         layout = QVBoxLayout(self)
@@ -79,3 +81,9 @@ class HubPage(QWidget):
     def _request_changed(self) -> None:
         for n in range(self.tabs.count()):
             self.tabs.widget(n).request_changed()
+
+    def busy(self) -> bool:
+        return self.match.busy()
+
+    def stop_work(self) -> None:
+        self.match.stop_work()
