@@ -5,7 +5,7 @@ import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from app.views.style import colours
 
@@ -163,3 +163,138 @@ class WeightWaterfall(QWidget):
         if self.threshold is not None:
             p.setPen(QPen(QColor(THRESHOLD), 2, Qt.PenStyle.DashLine))
             p.drawLine(QPointF(x(self.threshold), 4), QPointF(x(self.threshold), y + row_h))
+
+
+# m and u on one log scale: the engine floors both at 1e-6, so six decades hold every level.
+LOG_FLOOR = -6
+U_COLOUR = "#E69F00"  # Okabe-Ito orange: far lighter than AGREE's blue, so m and u part in greyscale too
+
+
+class LevelChart(QWidget):
+    """m and u of every comparison level as two log-scale bars side by side, with the level's weight.
+
+    One group of rows per comparison. Rows shrink to fit (down to ``MIN_ROW`` px); below that the minimum
+    size hint grows, so put the chart in a scroll area. Hovering a row shows its exact figures.
+    """
+
+    MIN_ROW = 13
+    _TOP, _BOTTOM, _GAP = 20, 18, 5  # column titles, decade labels, space between comparisons
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumWidth(360)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAccessibleName("m and u per comparison level")
+        self.setMouseTracking(True)
+        self.groups: list[tuple[str, list[tuple[str, float, float, float]]]] = []
+        self._rows: list[tuple[float, float, str]] = []  # painted rows: top, bottom, tooltip
+
+    def set_run(self, record: dict) -> None:
+        """Show ``record["parameters"]["comparisons"]`` (a run.json); an empty record shows "No run yet"."""
+        self.groups = [(c["name"], [(lv["label"], float(lv["m"]), float(lv["u"]), float(lv["weight"]))
+                                    for lv in c.get("levels", [])])
+                       for c in (record.get("parameters") or {}).get("comparisons", [])]
+        self.setAccessibleDescription("; ".join(
+            f"{name}: " + ", ".join(f"{label} m {m:.3g} u {u:.3g} weight {w:+.1f}" for label, m, u, w in levels)
+            for name, levels in self.groups))
+        self.updateGeometry()
+        self.update()
+
+    def _fixed_height(self) -> int:
+        return self._TOP + self._BOTTOM + self._GAP * max(0, len(self.groups) - 1)
+
+    def minimumSizeHint(self):  # noqa: N802 - Qt override
+        hint = super().minimumSizeHint()
+        rows = sum(len(levels) for _, levels in self.groups)
+        hint.setHeight(max(120, self._fixed_height() + rows * self.MIN_ROW))
+        hint.setWidth(360)
+        return hint
+
+    def sizeHint(self):  # noqa: N802 - Qt override
+        hint = self.minimumSizeHint()
+        hint.setWidth(460)
+        return hint
+
+    def event(self, event) -> bool:  # noqa: ANN001 - Qt override: one tooltip per painted row
+        if event.type() == event.Type.ToolTip:
+            y = event.pos().y()
+            text = next((tip for top, bottom, tip in self._rows if top <= y < bottom), "")
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        c = colours()
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), QColor(c["base"]))
+        self._rows = []
+        rows = sum(len(levels) for _, levels in self.groups)
+        if not rows:
+            p.setPen(QColor(c["muted"]))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No run yet")
+            return
+        w = self.width()
+        row_h = max(float(self.MIN_ROW), min(22.0, (self.height() - self._fixed_height()) / rows))
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() - (1.5 if row_h < 16 else 1)))
+        bold = QFont(small)
+        bold.setBold(True)
+        name_w, weight_w = min(110, int(w * 0.2)), 44
+        label_w = min(190, int(w * 0.3))
+        bar_x = name_w + label_w + 12
+        bar_w = max(40.0, (w - bar_x - weight_w - 14) / 2)
+        columns = ((bar_x, "m (among matches)", "m", AGREE), (bar_x + bar_w + 10, "u (among non-matches)", "u", U_COLOUR))
+
+        def length(v: float) -> float:
+            return max(1.5, (max(math.log10(max(v, 1e-12)), LOG_FLOOR) - LOG_FLOOR) / -LOG_FLOOR * bar_w)
+
+        bottom = self._TOP + rows * row_h + self._GAP * (len(self.groups) - 1)
+        p.setFont(small)
+        metrics = p.fontMetrics()
+        labelled = (-6, -4, -2, 0) if bar_w >= 110 else (-6, -3, 0)
+        for x0, title, short, _ in columns:  # decade grid and axis labels
+            p.setPen(QColor(c["text"]))
+            p.drawText(QRectF(x0, 0, bar_w, self._TOP - 2), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                       title if metrics.horizontalAdvance(title) <= bar_w else short)
+            for decade in range(LOG_FLOOR, 1):
+                gx = x0 + (decade - LOG_FLOOR) / -LOG_FLOOR * bar_w
+                p.setPen(QPen(QColor(c["line"]), 1, Qt.PenStyle.DotLine))
+                p.drawLine(QPointF(gx, self._TOP), QPointF(gx, bottom))
+                if decade not in labelled:
+                    continue
+                p.setPen(QColor(c["muted"]))
+                box, align = QRectF(gx - 20, bottom + 2, 40, 14), Qt.AlignmentFlag.AlignHCenter
+                if decade == LOG_FLOOR:  # the ends are labelled inwards, so neighbouring scales do not collide
+                    box, align = QRectF(gx, bottom + 2, 40, 14), Qt.AlignmentFlag.AlignLeft
+                elif decade == 0:
+                    box, align = QRectF(gx - 40, bottom + 2, 40, 14), Qt.AlignmentFlag.AlignRight
+                p.drawText(box, align, "1" if decade == 0 else f"10^{decade}")
+        p.setPen(QColor(c["text"]))
+        p.drawText(QRectF(w - weight_w - 4, 0, weight_w, self._TOP - 2),
+                   Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "weight")
+        y = float(self._TOP)
+        for g, (name, levels) in enumerate(self.groups):
+            if g:
+                p.setPen(QColor(c["line"]))
+                p.drawLine(QPointF(0, y + self._GAP / 2), QPointF(w, y + self._GAP / 2))
+                y += self._GAP
+            p.setFont(bold)
+            p.setPen(QColor(c["text"]))
+            p.drawText(QRectF(2, y, name_w - 4, row_h), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                       p.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, name_w - 4))
+            p.setFont(small)
+            for label, m, u, weight in levels:
+                p.setPen(QColor(c["text"]))
+                p.drawText(QRectF(name_w, y, label_w, row_h), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                           metrics.elidedText(label, Qt.TextElideMode.ElideRight, label_w))
+                bar_h = max(4.0, row_h - 5)
+                for (x0, _, _, colour), value in zip(columns, (m, u)):
+                    p.fillRect(QRectF(x0, y + (row_h - bar_h) / 2, length(value), bar_h), QColor(colour))
+                p.drawText(QRectF(w - weight_w - 4, y, weight_w, row_h),
+                           Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{weight:+.1f}")
+                self._rows.append((y, y + row_h, f"{name}: {label}\nm {m:.6g}   u {u:.6g}   weight {weight:+.2f}"))
+                y += row_h
