@@ -20,7 +20,7 @@ import queue
 import re
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -319,14 +319,28 @@ _DATE_VALUE = re.compile(r"^(19|20)\d\d-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])$
 _NAME_VALUE = re.compile(r"^[A-Za-z][A-Za-z' .-]*$")
 
 
-def check_matrix(path: str | Path, *, sample: int = 2000) -> list[str]:
-    """Why the file may not leave the hub: columns named or shaped like names, dates of birth or SSNs.
+# The input columns whose values must never leave the hub (record IDs are the deliverable).
+_PERSONAL_INPUT_COLUMNS = ("LastName", "MiddleName", "FirstName", "DOB", "SSN", "SASID")
 
-    Synthetic IDs contain digits; a column of mostly letter-only values reads as names. An empty list
-    means the matrix may be delivered.
+
+def _value_keys(values: pd.Series) -> set[str]:
+    """Values compared without case, spaces or punctuation ("123-45-6789" is "123456789"); keys shorter than
+    three characters (initials) say nothing."""
+    keys = values.astype(str).str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    return {k for k in keys.unique() if len(k) >= 3}
+
+
+def check_matrix(path: str | Path, *, inputs: Sequence[str | Path] = (), sample: int = 2000) -> list[str]:
+    """Why the file may not leave the hub: columns named or shaped like names, dates of birth or SSNs, and
+    columns holding the personal values of the run's ``inputs`` (the files matched, while they still exist).
+
+    The shape check reads ``sample`` rows: synthetic IDs contain digits, so a column of mostly letter-only
+    values reads as names. The value check reads everything and names the input column a matrix column
+    copies (at least 5 values and 5 % of its distinct values: numeric IDs meet a few SSNs by chance).
+    An empty list means the matrix may be delivered.
     """
     try:
-        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, nrows=sample)
+        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         return [f"the file cannot be read as a tab-delimited table ({exc.__class__.__name__})"]
     problems = []
@@ -335,7 +349,7 @@ def check_matrix(path: str | Path, *, sample: int = 2000) -> list[str]:
         if _PERSONAL_HEADER.match(key):
             problems.append(f"column '{column}' is named like a name, date of birth or SSN")
             continue
-        values = frame[column].str.strip()
+        values = frame[column].head(sample).str.strip()
         values = values[values != ""]
         if values.empty:
             continue
@@ -343,6 +357,16 @@ def check_matrix(path: str | Path, *, sample: int = 2000) -> list[str]:
             if values.str.match(pattern).mean() >= 0.5:
                 problems.append(f"column '{column}' holds values shaped like {what}")
                 break
+    columns = {column: _value_keys(frame[column]) for column in frame.columns}
+    for source in inputs:
+        read = read_matching_file(source).frame
+        for field in (f for f in _PERSONAL_INPUT_COLUMNS if f in read.columns):
+            known = _value_keys(read[field])
+            for column, keys in columns.items():
+                hits = len(keys & known)
+                if hits >= 5 and hits >= 0.05 * len(keys):
+                    problems.append(f"column '{column}' holds {hits:,} values of {Path(source).name}'s {field} "
+                                    "column")
     return problems
 
 
@@ -531,14 +555,17 @@ class HubService(Service):
                 on: date | None = None) -> list[Path]:
         """Copy the ID matrix (default: the final matrix), run.json and quality.html into ``dest`` and write
         the delivery into the match log. Refused (RuleViolation, with the reasons) when the matrix has any
-        column named or shaped like names, dates of birth or SSNs."""
+        column named or shaped like names, dates of birth or SSNs, or holding the run's inputs' personal values.
+        Reads both inputs: run it in a job."""
         if not recipient.strip():
             raise ValidationFailed({"recipient": "is required"})
         run = self.run(run_id)
         if run.destroyed_at is not None:
             raise RuleViolation("This run's working files were destroyed; nothing is left to deliver.")
         source = Path(matrix) if matrix else self.write_final_matrix(run_id)[0]
-        problems = check_matrix(source)
+        inputs = [f.path for f in (self.file(run.left_file_id), self.file(run.right_file_id))
+                  if f.destroyed_at is None and Path(f.path).exists()]
+        problems = check_matrix(source, inputs=inputs)
         if problems:
             raise RuleViolation(f"{source.name} was not delivered: the ID matrix must hold synthetic IDs only, but "
                                 + "; ".join(problems) + ".")

@@ -134,3 +134,28 @@ def test_passes_and_cut_offs_are_chosen_while_the_child_waits(hub_world, tmp_pat
     with pytest.raises(MatchCancelled):
         match_files_in_process(hub.file(lf), hub.file(rf), tmp_path / "given-up", choose=give_up)
     assert not (tmp_path / "given-up").exists() or not any((tmp_path / "given-up").iterdir())
+
+
+def test_matrix_check_finds_the_inputs_personal_values_the_shapes_miss(generated_files, tmp_path):
+    left = pd.read_csv(generated_files["left"], sep="\t", dtype=str, keep_default_na=False)
+    right = pd.read_csv(generated_files["right"], sep="\t", dtype=str, keep_default_na=False)
+    n = min(len(left), len(right), 500)
+    clean = pd.DataFrame({"left_id": left["SyntheticID"][:n], "right_id": right["SyntheticID"][:n].to_numpy()})
+    path = tmp_path / "matrix.tsv"
+    clean.to_csv(path, sep="\t", index=False)
+    inputs = [generated_files["left"], generated_files["right"]]
+    assert check_matrix(path, inputs=inputs) == []   # synthetic IDs are what may leave
+    # Ten-digit SASIDs look like IDs to the shape check; the inputs say what they are.
+    leaky = clean.assign(ref=left["SASID"][:n].to_numpy())
+    leaky.to_csv(path, sep="\t", index=False)
+    assert check_matrix(path) == []
+    problems = check_matrix(path, inputs=inputs)
+    assert problems and all("'ref'" in p and "SASID column" in p for p in problems), problems
+    # Punctuation and case do not hide an SSN or a surname.
+    with_ssn = right[right["SSN"] != ""]["SSN"][:n]
+    disguised = clean[:len(with_ssn)].assign(
+        x=[f"{s[:3]}.{s[3:5]}.{s[5:]}" for s in with_ssn], y=[f"{v.lower()} 7" for v in left["LastName"][:len(with_ssn)]])
+    disguised.to_csv(path, sep="\t", index=False)
+    found = check_matrix(path, inputs=inputs)
+    assert any("'x'" in p and "SSN" in p for p in found), found
+    assert not any("'y'" in p for p in found)   # "SMITH7" is no surname: the check compares whole values

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.views.hub.common import Notice, attempt
+from app.jobs import Job
+from app.views.hub.common import Notice
 from app.views.widgets import heading
 
 
@@ -118,8 +119,21 @@ class DeliverTab(QWidget):
         if run_id is None:
             return
         matrix = self.matrix.text().strip() or None
-        ok, written = attempt(self.notice, lambda: self.page.hub.deliver(
-            run_id, self.dest.text().strip(), self.recipient.text(), matrix=matrix))
-        if ok:
+        dest, recipient = self.dest.text().strip(), self.recipient.text()
+        hub = self.page.hub
+
+        def finished(written: list) -> None:
+            self.deliver_button.setEnabled(True)
             self.notice.ok("Delivered: " + ", ".join(str(p) for p in written) + ". The match log is updated.")
             self.refresh()
+
+        def failed(error: BaseException) -> None:
+            self.deliver_button.setEnabled(True)
+            self.notice.error(error)
+
+        self.notice.hide()
+        self.deliver_button.setEnabled(False)
+        # A job: the check reads both input files to compare the matrix with their personal values.
+        self.job = Job(self, lambda ctx: hub.deliver(run_id, dest, recipient, matrix=matrix),
+                       title="Checking and delivering the ID matrix", cancellable=False)
+        self.job.success(finished).failure(failed).run_in_background()
