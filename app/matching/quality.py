@@ -212,10 +212,14 @@ def _method(run: dict) -> str:
         ("Method", m.get("id"), "text"), ("Version", m.get("version"), "text"),
         ("Method file SHA-256", m.get("sha256"), "hash"), ("Approved by", m.get("approved_by"), "text"),
         ("Approved on", m.get("approved_on"), "text"),
-        ("Lower threshold (review from)", thr.get("lower"), "prob"),
-        ("Upper threshold (link from)", thr.get("upper"), "prob"))]
-    if "threshold" in thr:
-        rows.append(f"<tr><th>Best single cut-off (model estimate)</th>{_cell(thr.get('threshold'), 'prob')}</tr>")
+        ("Review from (lower threshold)", thr.get("lower"), "prob"),
+        ("Accept as a match from", thr.get("threshold"), "prob"),
+        ("Review up to (upper threshold)", thr.get("upper"), "prob"))]
+    by_hand = thr.get("set_by_hand")
+    if isinstance(by_hand, list):
+        who = (", ".join(str(k) for k in by_hand) + " set by hand; the rest the model's choice" if by_hand
+               else "the model's choice (best expected F1, review band around it)")
+        rows.append(f"<tr><th>Thresholds chosen</th>{_cell(who)}</tr>")
     return _section("Method and thresholds", f"<table><tbody>{''.join(rows)}</tbody></table>")
 
 
@@ -223,8 +227,11 @@ def _passes(run: dict) -> str:
     rows = [f"<tr>{_cell(p.get('name'))}{_cell(p.get('kind'))}{_cell(p.get('pairs'), 'int')}"
             f"{_cell(p.get('matches'), 'int')}{_cell(p.get('review'), 'int')}</tr>"
             for p in _list_of_dicts(run.get("passes"))]
+    skipped = [s for s in run.get("deterministic_passes_skipped") or [] if isinstance(s, str)]
+    note = (f"<p>Deterministic passes of the method left out for this run: {_e(', '.join(skipped))}.</p>"
+            if skipped else "")
     return _section("Passes", "<p class=\"muted\">Deterministic passes run first; the probabilistic pass "
-                    "scores the remaining candidate pairs.</p>"
+                    "scores the remaining candidate pairs.</p>" + note
                     + _table(["Pass", "Kind", "Pairs compared", "Matches", "For review"], rows))
 
 

@@ -22,10 +22,9 @@ import pandas as pd
 
 import app
 from app.matching import engine
-from app.matching.io import MatchInputError, excel_safe, read_matching_file, write_rejections
+from app.matching.io import MatchInputError, excel_safe, read_and_standardise, write_rejections
 from app.matching.method import load_method
 from app.matching.registry import Registry
-from app.matching.standardise import standardise
 
 Chooser = Callable[[Callable[[list[str] | None], "engine.Bands"], list[str]], dict]
 OUTPUT_NAMES = ("crosswalk.tsv", "crosswalk_levels.npy", "clusters.tsv", "review.tsv", "id_matrix.tsv",
@@ -130,21 +129,21 @@ def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, metho
     registry = Registry(registry_path) if registry_path else Registry.default()
     registry.require(method)   # refuse before reading any personal data
     labels = read_labels(labels_path) if labels_path else None
-    timings: dict[str, float] = {}
-    reads, frames = [], []
     maps = column_map if isinstance(column_map, list) else [column_map] * len(inputs)
-    for i, (path, one_map) in enumerate(zip(inputs, maps)):
-        report(0.02 + 0.04 * i, f"Reading {Path(path).name}")
-        t = time.perf_counter()
-        result = read_matching_file(path, column_map=one_map, encoding=encoding)
-        timings["read"] = timings.get("read", 0.0) + time.perf_counter() - t
+
+    def files_read(done: int, count: int):
         if cancel is not None and cancel.is_set():
             raise engine.MatchCancelled("Matching was cancelled.")
-        t = time.perf_counter()
-        frames.append(standardise(result.frame))
-        result.frame = result.frame.iloc[:0]   # the raw text is not needed again: free it before matching
-        timings["standardise"] = timings.get("standardise", 0.0) + time.perf_counter() - t
-        reads.append(result)
+        report(0.02 + 0.08 * done / count, f"Read {done} of {count} files")
+
+    report(0.02, f"Reading {' and '.join(Path(p).name for p in inputs)}")
+    t = time.perf_counter()
+    done = read_and_standardise(list(inputs), maps, encoding=encoding, after=files_read)
+    reads, frames = [d[0] for d in done], [d[1] for d in done]
+    # The two files may be read at once: the stages share the wall time in proportion to their work.
+    spent, reading, standardising = time.perf_counter() - t, sum(d[2] for d in done), sum(d[3] for d in done)
+    share = spent / max(reading + standardising, 1e-9)
+    timings = {"read": reading * share, "standardise": standardising * share}
 
     def inner(fraction: float, message: str):
         report(0.1 + 0.85 * fraction, message)
@@ -171,6 +170,8 @@ def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, metho
         record["inputs"] = [{"role": role, "file_name": Path(p).name, "sha256": r.sha256, "rows": r.rows_in_file,
                              "rejected": int(len(r.rejections))} for role, p, r in zip(roles, inputs, reads)]
         record.update({k: v for k, v in result.record.items() if k not in ("mode", "seed", "timings")})
+        # Which cut-offs a person set (on the command line or in the hub's wizard); the rest are the model's.
+        record["thresholds"]["set_by_hand"] = [k for k in ("lower", "threshold", "upper") if decision[k] is not None]
         record["warnings"] = [w for r in reads for w in r.warnings]
         timings.update(result.record["timings"])
         timings.pop("total", None)

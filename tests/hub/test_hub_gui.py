@@ -82,7 +82,8 @@ def test_hub_workspace_whole_path(qtbot, hub_world, open_window, tmp_path):  # n
     assert "written" in match.notice.text(), match.notice.text()
     assert match.stack.currentIndex() == 4
     run = hub.runs()[0]
-    assert run.record["thresholds"] == {"lower": 0.2, "threshold": 0.6, "upper": 0.995}
+    assert run.record["thresholds"] == {"lower": 0.2, "threshold": 0.6, "upper": 0.995,
+                                        "set_by_hand": ["lower", "threshold", "upper"]}
     assert run.record["deterministic_passes_skipped"] == [dropped]
     crosswalk = pd.read_csv(f"{run.out_dir}/crosswalk.tsv", sep="\t", dtype=str)
     assert len(crosswalk) == chosen["matches"]

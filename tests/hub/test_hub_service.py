@@ -123,7 +123,8 @@ def test_passes_and_cut_offs_are_chosen_while_the_child_waits(hub_world, tmp_pat
     record = match_files_in_process(hub.file(lf), hub.file(rf), tmp_path / "chosen", choose=choose)
     allowed, every, none = asked[0]
     assert allowed and sum(d["matches"] for d in every.deterministic) > 0 and none.deterministic == []
-    assert record["thresholds"] == {"lower": 0.4, "threshold": 0.7, "upper": 0.97}
+    assert record["thresholds"] == {"lower": 0.4, "threshold": 0.7, "upper": 0.97,
+                                    "set_by_hand": ["lower", "threshold", "upper"]}
     assert record["deterministic_passes_skipped"] == allowed
     links = pd.read_csv(tmp_path / "chosen" / "crosswalk.tsv", sep="\t", dtype=str)
     assert len(links) == none.counts(0.7, 0.4, 0.97)["matches"]

@@ -177,7 +177,10 @@ def test_passes_and_cut_offs_chosen_by_hand_between_scoring_and_writing(setup, t
                            registry_path=registry, seed=4, choose=choose)
     allowed, every, chosen_bands = seen[0]
     assert allowed and every.deterministic and not chosen_bands.deterministic
-    assert record["thresholds"] == {"lower": 0.3, "threshold": 0.6, "upper": 0.95}
+    assert record["thresholds"] == {"lower": 0.3, "threshold": 0.6, "upper": 0.95,
+                                    "set_by_hand": ["lower", "threshold", "upper"]}
+    report = (tmp_path / "quality.html").read_text(encoding="utf-8")
+    assert "set by hand" in report and all(name in report.split("left out for this run")[1][:300] for name in allowed)
     assert record["deterministic_passes_skipped"] == allowed
     predicted = chosen_bands.counts(0.6, 0.3, 0.95)
     crosswalk = pd.read_csv(tmp_path / "crosswalk.tsv", sep="\t", dtype=str)
