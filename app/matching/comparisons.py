@@ -83,7 +83,7 @@ def _level_on_unique(level, comp: Comparison, coded: Coded, ua, ub, vocab, idx, 
             bounds = [lv.params["min" if kind == "jaro_winkler" else "max"]
                       for lv in comp.levels if lv.type == kind]
             cutoff = min(bounds) if kind == "jaro_winkler" else max(bounds)
-            if kind == "damerau_levenshtein" and cutoff == 1:
+            if kind == "damerau_levenshtein" and _one_edit(comp):
                 scores[idx] = _within_one_edit(coded.char_matrix(comp.field), vocab, ua[idx], ub[idx])
             else:
                 scores[idx] = process.cpdist(vocab[ua[idx]], vocab[ub[idx]], scorer=_SCORERS[kind],
@@ -124,6 +124,31 @@ def _level_on_unique(level, comp: Comparison, coded: Coded, ua, ub, vocab, idx, 
             x, y = x // 10, y // 10
         return diff == 1
     raise AssertionError(f"level type {kind} is validated in method.py")
+
+
+def _one_edit(comp: Comparison) -> bool:
+    """Whether the comparison's edit-distance levels go no further than one edit (the code-point check)."""
+    return max(int(lv.params["max"]) for lv in comp.levels if lv.type == "damerau_levenshtein") == 1
+
+
+def prepare(comparisons, coded: Coded) -> None:
+    """Compute now every cached value these comparisons use (codes, key maps, code points, term
+    frequencies), so that work shared with a forked helper (app.matching.parallel) finds them in place
+    instead of each process computing its own."""
+    for comp in comparisons:
+        coded.field(comp.field)
+        for level in comp.levels:
+            if level.type == "same":
+                coded.vocab_map(comp.field, parse_key(level.params["key"]))
+            elif level.type == "token_overlap":
+                for key in level.params["keys"]:
+                    coded.vocab_map(comp.field, parse_key(key))
+            elif level.type in _CROSS_FIELD:
+                coded.field(level.params["other"])
+            elif level.type == "damerau_levenshtein" and _one_edit(comp):
+                coded.char_matrix(comp.field)
+            if level.tf > 0:
+                coded.term_frequencies(comp.field)
 
 
 def _identifier_level(level) -> bool:

@@ -20,8 +20,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from app.matching import parallel
 from app.matching.assign import greedy_one_to_one
-from app.matching.blocking import iter_pairs, plan, sample_rule_pairs
+from app.matching.blocking import chunks, pairs_of, plan, sample_rule_pairs
 from app.matching.cluster import best_links, components
 from app.matching.comparisons import active_comparisons, compute_levels, tf_adjustment
 from app.matching.encoding import Coded
@@ -221,28 +222,36 @@ class Scoring:
         self._time("blocking")
         self._train(plans)
         self._time("em")
-        chunks, pattern_tables, rule_pairs = [], [], {p.index: 0 for p in plans}
         total = max(sum(p.pairs for p in plans), 1)
-        done, started = 0, time.perf_counter()
-        for rule, li, ri, examined in iter_pairs(plans, opts.chunk_pairs):
-            done += examined
+        shared = parallel.worth_it(total * len(self.comparisons), parallel.PAIR_COMPARISONS)
+        # Shared work in smaller chunks, so that the two processes end at about the same time.
+        pieces = chunks(plans, min(opts.chunk_pairs, max(total // 8, 50_000)) if shared else opts.chunk_pairs)
+        started = time.perf_counter()
+
+        def compare(i: int):
+            li, ri = pairs_of(plans, pieces[i])
             levels, tf = self._score_pairs(li, ri)
-            pattern_tables.append(pattern_counts(levels))
             # m is known already (trained on samples) and the prior is a constant: keep 12 bytes a pair.
-            chunks.append((li, ri, self._evidence(levels, tf).astype(np.float32)))
-            rule_pairs[rule] += len(li)
-            elapsed = time.perf_counter() - started
-            eta = elapsed / done * (total - done)
+            return li, ri, self._evidence(levels, tf).astype(np.float32), pattern_counts(levels)
+
+        def compared(finished: int, count: int):
+            done = sum(piece.examined for piece in pieces[:finished])   # about: pieces end out of order
+            eta = (time.perf_counter() - started) / max(done, 1) * (total - done)
             self._step(0.15 + 0.7 * done / total, f"Compared {done:,} of {total:,} candidate pairs "
                                                   f"(about {eta:.0f} s left)")
+
+        scored = parallel.map_tasks(compare, len(pieces), parallel=shared, after=compared)
+        rule_pairs = {p.index: 0 for p in plans}
+        for piece, (li, _, _, _) in zip(pieces, scored):
+            rule_pairs[plans[piece.position].index] += len(li)
         self._time("comparing")
-        self._set_prior(pattern_tables)
+        self._set_prior([table for *_, table in scored])
         self._step(0.85, "Scoring pairs")
         histogram = np.zeros(len(HISTOGRAM_EDGES) - 1, np.int64)
         kept = []
-        chunks.reverse()
-        while chunks:
-            li, ri, evidence = chunks.pop()
+        scored.reverse()
+        while scored:
+            li, ri, evidence, _ = scored.pop()
             w = self.prior + evidence.astype(np.float64)
             histogram += np.histogram(np.clip(w, -59.5, 59.5), HISTOGRAM_EDGES)[0]
             keep = w >= WEIGHT_FLOOR
@@ -299,17 +308,22 @@ class Scoring:
         """m by EM on a seeded sample of each rule's own pairs, masking the fields the rule fixed."""
         rng = np.random.default_rng(self.options.seed + 1)
         comp_fields = [c.fields for c in self.comparisons]
-        tables = []
-        for position, p in enumerate(plans):
-            li, ri = sample_rule_pairs(p, self.method.em_pairs_per_rule, rng)
+        samples = [sample_rule_pairs(p, self.method.em_pairs_per_rule, rng) for p in plans]   # in rule order
+
+        def patterns(position: int) -> pd.DataFrame:
+            p, (li, ri) = plans[position], samples[position]
             levels = np.zeros((len(li), len(self.comparisons)), np.uint8)
             for k, comp in enumerate(self.comparisons):
                 if not comp_fields[k] & p.rule.families:
                     levels[:, k] = compute_levels(comp, self.coded, li, ri)
             table = pattern_counts(levels)
             table["rule"] = p.index
-            tables.append(table)
-            self._step(0.05 + 0.1 * (position + 1) / len(plans), f"Training on blocking rule {p.rule.name}")
+            return table
+
+        work = sum(len(li) for li, _ in samples) * len(self.comparisons)
+        shared = parallel.worth_it(work, parallel.PAIR_COMPARISONS)
+        tables = parallel.map_tasks(patterns, len(plans), parallel=shared, after=lambda done, count: self._step(
+            0.05 + 0.1 * done / count, f"Training on blocking rules ({done} of {count})"))
         table = pd.concat(tables, ignore_index=True)
         cols = [c for c in table.columns if c.startswith("c")]
         self.em = run_em(table[cols].to_numpy(np.uint8), table["rule"].to_numpy(np.int64), table["n"].to_numpy(),

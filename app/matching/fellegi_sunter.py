@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from app.matching.comparisons import compute_levels
+from app.matching import parallel
+from app.matching.comparisons import compute_levels, prepare
 from app.matching.encoding import Coded
 
 CLAMP = 1e-6
+U_SLICE = 100_000   # random pairs per piece of work when it is shared with a helper process
 
 
 @dataclass
@@ -65,16 +67,31 @@ def exact_agreement_rate(codes_left: np.ndarray, codes_right: np.ndarray, vocab_
 def estimate_u(comparisons, coded: Coded, size: int, seed: int, between=None) -> list[np.ndarray]:
     """u per level for each comparison: exact level from value counts, the rest from random pairs.
 
-    `between(done, total)` is called before each comparison (progress, and a point to cancel).
+    `between(done, total)` is called before the first piece of work and after each (progress, and a point
+    to cancel). The work is shared with a helper process when that pays (app.matching.parallel).
     """
     li, ri = sample_pairs(coded.n_left, coded.n_right, size, seed, coded.dedupe)
+    if between is not None:
+        between(0, 1)
+    prepare(comparisons, coded)
+
+    shared = parallel.worth_it(len(li) * len(comparisons), parallel.PAIR_COMPARISONS)
+    # Shared work goes in slices: one comparison (a name's) can outweigh all the others together.
+    step = max(U_SLICE if shared else len(li), 1)
+    tasks = [(k, start) for k in range(len(comparisons)) for start in range(0, max(len(li), 1), step)]
+
+    def count_levels(t: int) -> np.ndarray:
+        k, start = tasks[t]
+        levels = compute_levels(comparisons[k], coded, li[start:start + step], ri[start:start + step])
+        return np.bincount(levels, minlength=len(comparisons[k].levels) + 2)
+
+    per_comparison = [np.zeros(len(comp.levels) + 2, np.int64) for comp in comparisons]
+    for (k, _), level_counts in zip(tasks, parallel.map_tasks(count_levels, len(tasks), parallel=shared,
+                                                              after=between)):
+        per_comparison[k] += level_counts
     out = []
-    for position, comp in enumerate(comparisons):
-        if between is not None:
-            between(position, len(comparisons))
-        n_levels = len(comp.levels) + 2
-        levels = compute_levels(comp, coded, li, ri)
-        counts = np.bincount(levels, minlength=n_levels).astype(np.float64)[1:]
+    for comp, level_counts in zip(comparisons, per_comparison):
+        counts = level_counts.astype(np.float64)[1:]
         # Half a pair of pseudo-count: a level never seen among random pairs is rare, not impossible.
         u = np.concatenate([[0.0], (counts + 0.5) / (counts.sum() + 0.5 * len(counts))])
         if comp.levels[0].type == "exact":
