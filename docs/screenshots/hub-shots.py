@@ -1,6 +1,8 @@
 """Retake the hub workspace screenshots (docs/screenshots/hub-*.png) by walking the whole hub path.
 
-    xvfb-run -s "-screen 0 1920x1080x24" uv run python docs/screenshots/hub-shots.py
+    xvfb-run -s "-screen 0 1920x1080x24" uv run python docs/screenshots/hub-shots.py [NAME ...]
+
+With names (e.g. ``hub-5b-results``) only those pictures are written; the whole path is walked regardless.
 
 Builds a throw-away store (a request with an executed DSA, as in the services' tests) and generated
 matching files (bench/generate.py, seed 7, 5,000 rows a side) in a temporary folder; nothing is kept but the
@@ -72,7 +74,11 @@ def main() -> None:
     page = window.show_screen("hub")
     page.select_request(rid)
 
+    only = set(sys.argv[1:])
+
     def shot(name: str) -> None:
+        if only and name not in only:
+            return
         settle(app)
         window.grab().save(str(HERE / f"{name}.png"))
         print(f"wrote docs/screenshots/{name}.png")
@@ -91,10 +97,12 @@ def main() -> None:
     page.match.two_person.setChecked(False)
     page.match.go(1)
     shot("hub-2-match-preview")
-    page.match.go(3)
+    page.match.go(2)
     page.match.run_button.click()
     wait(app, lambda: 150 < page.match.progress.value() < 950 or not page.match.running)
     shot("hub-3-match-running")
+    wait(app, lambda: page.match.waiting and page.match.write_button.isEnabled())  # the model's cut-offs
+    page.match.write_button.click()
     wait(app, lambda: not page.match.running)
     shot("hub-4-match-results")
 
@@ -103,6 +111,13 @@ def main() -> None:
     for key in (Qt.Key.Key_Y, Qt.Key.Key_N):
         QTest.keyClick(page.review.panel, key)
     shot("hub-5-review")
+
+    page.tabs.setCurrentWidget(page.results)
+    results = page.results.results
+    wait(app, lambda: results.pairs.model.rowCount() > 0)
+    results.pairs.view.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # the weakest links: the why is telling
+    results.pairs.view.selectRow(0)
+    shot("hub-5b-results")
 
     page.tabs.setCurrentWidget(page.deliver)
     page.deliver.dest.setText(str(folder / "outgoing"))

@@ -26,7 +26,7 @@ class WeightHistogram(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setMinimumSize(360, 200)
+        self.setMinimumSize(360, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Match weight histogram")
         self.edges: list[float] = []
@@ -102,7 +102,7 @@ class WeightWaterfall(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setMinimumSize(360, 220)
+        self.setMinimumSize(360, 180)  # ten parts at the smallest row height
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Why: contributions to the match weight")
         self.parts: list[tuple[str, float]] = []
@@ -247,7 +247,8 @@ class LevelChart(QWidget):
         label_w = min(190, int(w * 0.3))
         bar_x = name_w + label_w + 12
         bar_w = max(40.0, (w - bar_x - weight_w - 14) / 2)
-        columns = ((bar_x, "m (among matches)", "m", AGREE), (bar_x + bar_w + 10, "u (among non-matches)", "u", U_COLOUR))
+        columns = ((bar_x, "m (among matches)", "m", AGREE),
+                   (bar_x + bar_w + 10, "u (among non-matches)", "u", U_COLOUR))
 
         def length(v: float) -> float:
             return max(1.5, (max(math.log10(max(v, 1e-12)), LOG_FLOOR) - LOG_FLOOR) / -LOG_FLOOR * bar_w)
@@ -289,7 +290,8 @@ class LevelChart(QWidget):
             p.setFont(small)
             for label, m, u, weight in levels:
                 p.setPen(QColor(c["text"]))
-                p.drawText(QRectF(name_w, y, label_w, row_h), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                p.drawText(QRectF(name_w, y, label_w, row_h),
+                           Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                            metrics.elidedText(label, Qt.TextElideMode.ElideRight, label_w))
                 bar_h = max(4.0, row_h - 5)
                 for (x0, _, _, colour), value in zip(columns, (m, u)):

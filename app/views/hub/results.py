@@ -52,9 +52,9 @@ MU_COLUMNS = [
 LINK_COLUMNS = [
     Column("left", "Left ID", operator.itemgetter(1), width=100),
     Column("right", "Right ID", operator.itemgetter(2), width=100),
-    Column("weight", "Weight", operator.itemgetter(3), sort_key=float, align=RIGHT, width=65),
-    Column("probability", "Probability", operator.itemgetter(4), sort_key=float, align=RIGHT, width=100),
-    Column("pass", "Pass", operator.itemgetter(5), width=110),
+    Column("weight", "Weight", operator.itemgetter(3), sort_key=float, align=RIGHT, width=68),
+    Column("probability", "Probability", operator.itemgetter(4), sort_key=float, align=RIGHT, width=92),
+    Column("pass", "Pass", operator.itemgetter(5), width=90),
 ]
 # A crosswalk larger than this (about 20,000 pairs) is read on a worker thread.
 LARGE_CROSSWALK_BYTES = 1_000_000
