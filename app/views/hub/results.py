@@ -315,7 +315,15 @@ class ResultsTab(QWidget):
         layout.addWidget(self.results, 1)
 
     def request_changed(self) -> None:
-        self.refresh()
+        # A hidden tab does not read a crosswalk nobody looks at; the page refreshes a tab when it is shown.
+        if self.isVisible():
+            self.refresh()
+        else:
+            self.runs.blockSignals(True)
+            self.runs.clear()
+            self.runs.blockSignals(False)
+            self._runs = {}
+            self.results.set_run(None)
 
     def refresh(self) -> None:
         rid = self.page.request_id()
