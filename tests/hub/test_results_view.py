@@ -121,13 +121,18 @@ def test_large_crosswalk_loads_in_background_and_a_stale_load_is_dropped(qtbot, 
     assert view.pairs.model.rowCount() == 0 and view.links.empty
 
 
-def test_crosswalk_gone_is_said_in_words(qtbot, recorded_run):
+def test_crosswalk_gone_or_damaged_is_said_in_words(qtbot, recorded_run):
     _, _, run = recorded_run
-    (results_module.Path(run.out_dir) / "crosswalk.tsv").unlink()
+    crosswalk = results_module.Path(run.out_dir) / "crosswalk.tsv"
+    crosswalk.unlink()
     view = RunResults()
     qtbot.addWidget(view)
     view.set_run(run)
     assert "is gone" in view.why_note.text() and view.pairs.model.rowCount() == 0
+    crosswalk.write_bytes(b"=cmd()\t<b>\n\xff\xfe\t1\n")
+    view.set_run(None)
+    view.set_run(run)
+    assert "cannot be read as a crosswalk" in view.why_note.text() and view.pairs.model.rowCount() == 0
 
 
 def test_level_chart_paints_m_and_u_or_says_no_run(qtbot, recorded_run):

@@ -231,7 +231,7 @@ class RunResults(QWidget):
         else:
             try:
                 self._loaded(key, *link_rows(run))
-            except (ServiceError, OSError, ValueError) as error:  # a damaged crosswalk must not break the view
+            except (ServiceError, OSError, ValueError, KeyError) as error:  # a damaged crosswalk, in words
                 self._failed(key, error)
 
     def _loaded(self, key: tuple, links: pd.DataFrame, rows: list[tuple]) -> None:
@@ -248,8 +248,11 @@ class RunResults(QWidget):
             self._note("")
 
     def _failed(self, key: tuple, error: BaseException) -> None:
-        if key == self._shown:
-            self._note(f"The linked pairs cannot be shown: {error_text(error)}")
+        if key != self._shown:
+            return
+        reason = error_text(error) if isinstance(error, ServiceError) else (
+            "its crosswalk.tsv cannot be read as a crosswalk (damaged, or changed by hand).")
+        self._note(f"The linked pairs cannot be shown: {reason}")
 
     def _set_links(self, links: pd.DataFrame, rows: list[tuple]) -> None:
         self.links = links
