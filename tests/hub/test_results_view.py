@@ -151,3 +151,28 @@ def test_level_chart_paints_m_and_u_or_says_no_run(qtbot, recorded_run):
     assert {AGREE.lower(), U_COLOUR.lower()} <= painted
     chart.set_run({})
     assert AGREE.lower() not in colours_in(chart) and chart.accessibleDescription() == ""
+
+
+def test_open_two_person_review_hides_the_linked_pairs_until_round_two_is_done(qtbot, recorded_run, open_window):  # noqa: F811
+    world, ready, run = recorded_run
+    hub = HubService(world.hub)
+    blind = hub.run(hub.record_run(ready, run.left_file_id, run.right_file_id, run.out_dir, run.record,
+                                   two_person_review=True))
+    window = open_window(world.store, "hank")
+    page = window.show_screen("hub")
+    page.select_request(ready)
+    page.tabs.setCurrentWidget(page.results)
+    tab = page.results
+    tab.runs.setCurrentIndex(tab.runs.findData(blind.id))
+    assert tab.results.pairs.model.rowCount() == 0 and "two-person" in tab.results.why_note.text()
+    tab.runs.setCurrentIndex(tab.runs.findData(run.id))   # a one-person run lists its pairs
+    assert tab.results.pairs.model.rowCount() > 0
+    review = pd.read_csv(f"{run.out_dir}/review.tsv", sep="\t", dtype=str, keep_default_na=False)
+    for left_id, right_id in zip(review["left_id"], review["right_id"]):
+        hub.decide(blind.id, left_id, right_id, "match")
+    second = HubService(world.desk)   # round 2 is someone else's
+    for left_id, right_id in zip(review["left_id"], review["right_id"]):
+        second.decide(blind.id, left_id, right_id, "match", round=2)
+    tab.refresh()
+    tab.runs.setCurrentIndex(tab.runs.findData(blind.id))
+    assert tab.results.pairs.model.rowCount() == len(_crosswalk(run))

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.jobs import Job, error_text
-from app.services.errors import ServiceError
-from app.services.hub import RunInfo, load_links, why
+from app.services.errors import RuleViolation, ServiceError
+from app.services.hub import RunInfo, load_links, load_review, why
 from app.views.hub.charts import LevelChart, WeightHistogram, WeightWaterfall, weight_of
 from app.views.list_page import SEARCH_DELAY_MS
 from app.views.request_detail import SimpleTable
@@ -200,8 +200,11 @@ class RunResults(QWidget):
         layout.addWidget(split, 1)
 
     # -- the run ------------------------------------------------------------------------------------------
-    def set_run(self, run: RunInfo | None) -> None:
-        """Show ``run`` (None: nothing). The crosswalk loads at once when small, else on a worker thread."""
+    def set_run(self, run: RunInfo | None, *, blind: bool = False) -> None:
+        """Show ``run`` (None: nothing). The crosswalk loads at once when small, else on a worker thread.
+
+        blind: a two-person review is still open: the linked pairs would show a reviewer the model's decisions
+        that round 2 hides, so they are not listed."""
         self.run = run
         record = run.record if run is not None else {}
         self.estimates.setText(estimates_text(run) if run is not None else "No run yet.")
@@ -213,13 +216,17 @@ class RunResults(QWidget):
                               for lv in c["levels"]])
         self.histogram.set_run(record)
         self.level_chart.set_run(record)
-        key = None if run is None else (run.id, run.out_dir, run.destroyed_at)
+        key = None if run is None else (run.id, run.out_dir, run.destroyed_at, blind)
         if key == self._shown:
             return
         self._shown = key
         self._set_links(pd.DataFrame(), [])
         if run is None:
             self._note("")
+        elif blind:
+            self._note("This run has a blind two-person review that is not finished: its linked pairs are listed "
+                       "once the second reviewer has decided every pair, so that neither reviewer sees the "
+                       "model's decisions here.")
         elif run.destroyed_at is not None:
             self._note(f"The working files of run {run.id} were destroyed on {run.destroyed_at:%Y-%m-%d}, so its "
                        "linked pairs are gone. The figures above are kept in the run record.")
@@ -343,7 +350,17 @@ class ResultsTab(QWidget):
         self._show()
 
     def _show(self) -> None:
-        self.results.set_run(self._runs.get(self.runs.currentData()))
+        run = self._runs.get(self.runs.currentData())
+        self.results.set_run(run, blind=run is not None and run.two_person_review and not self._reviewed(run))
+
+    def _reviewed(self, run: RunInfo) -> bool:
+        """Round 2 of a two-person review has decided every review pair (or the pairs are gone)."""
+        try:
+            review = load_review(run)
+        except RuleViolation:
+            return True
+        decided = {(d.left_id, d.right_id) for d in self.page.hub.decisions(run.id, round=2) if d.decision != "skip"}
+        return set(zip(review["left_id"], review["right_id"])) <= decided
 
 
 def run_label(run: RunInfo) -> str:
