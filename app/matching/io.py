@@ -846,16 +846,22 @@ def excel_safe(values: pd.Series) -> pd.Series:
     quote, so an ID like ``=cmd()`` is shown, never run; plain numbers (-12.50) are left alone. The
     vectorised form of app.export.neutralise_cell, for whole columns. Use on any free text written to a
     .tsv."""
-    text = values.astype("string").fillna("")
-    cells = text.tolist()
+    return pd.Series(excel_safe_cells(values), index=values.index, dtype="string")
+
+
+def excel_safe_cells(values: pd.Series) -> list[str]:
+    """`excel_safe` as a list of str (missing values ""), for writing a file without a Series between."""
+    cells = values.tolist()
+    if set(map(type, cells)) - {str}:
+        cells = ["" if c is None or c is pd.NA or c != c else str(c) for c in cells]
     joined = "\n".join(cells)
     # Fast path, one regex pass over the joined column: nearly every column (IDs, names) is clean.
     if (joined.count("\n") == max(len(cells) - 1, 0) and not _CONTROL_NOT_NEWLINE.search(joined)
             and not _RISKY_LINE_START.search(joined)):
-        return text
-    text = text.str.replace(r"[\x00-\x1f\x7f]", " ", regex=True)
+        return cells
+    text = pd.Series(cells, dtype="string").str.replace(r"[\x00-\x1f\x7f]", " ", regex=True)
     risky = text.str.startswith(FORMULA_STARTS) & ~text.str.fullmatch(PLAIN_NUMBER)
-    return text.where(~risky, "'" + text)
+    return text.where(~risky, "'" + text).tolist()
 
 
 def write_rejections(result: ReadResult, path: str | Path) -> int:

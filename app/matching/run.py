@@ -22,7 +22,7 @@ import pandas as pd
 
 import app
 from app.matching import engine
-from app.matching.io import MatchInputError, excel_safe, read_and_standardise, write_rejections
+from app.matching.io import MatchInputError, excel_safe_cells, read_and_standardise, write_rejections
 from app.matching.method import load_method
 from app.matching.registry import Registry
 
@@ -75,7 +75,7 @@ class _Outputs:
                     cells[i] = ""
                 columns.append(cells)
             else:
-                columns.append(excel_safe(frame[col]).tolist())
+                columns.append(excel_safe_cells(frame[col]))
         # Joined by hand: pandas' to_csv formats cell by cell through several layers and took ~1 s at 100k.
         lines = ["\t".join(frame.columns), *map("\t".join, zip(*columns))]
         self._place(name, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
