@@ -87,7 +87,10 @@ def test_hub_workspace_whole_path(qtbot, hub_world, open_window, tmp_path):  # n
     assert run.record["deterministic_passes_skipped"] == [dropped]
     crosswalk = pd.read_csv(f"{run.out_dir}/crosswalk.tsv", sep="\t", dtype=str)
     assert len(crosswalk) == chosen["matches"]
-    assert sum(match.histogram.counts) > 0 and match.passes.model.rowCount() == len(run.record["passes"])
+    assert sum(match.results.histogram.counts) > 0
+    assert match.results.passes.model.rowCount() == len(run.record["passes"])
+    # The finished run's linked pairs, each with its why.
+    qtbot.waitUntil(lambda: match.results.pairs.model.rowCount() == len(crosswalk), timeout=30_000)
 
     # Review with the keyboard: Y, N, S then U withdraws the skip.
     page.tabs.setCurrentWidget(page.review)

@@ -39,28 +39,19 @@ from PySide6.QtWidgets import (
 from app.jobs import Job, describe_eta, estimate_remaining
 from app.matching import Bands, MatchCancelled
 from app.matching.standardise import INPUT_COLUMNS
-from app.services.hub import RunInfo, approved_methods, destroy_folder, match_files_in_process
+from app.services.hub import (
+    RunInfo,
+    approved_methods,
+    destroy_folder,
+    match_files_in_process,
+)
 from app.views.hub.charts import WeightHistogram
 from app.views.hub.common import Notice
-from app.views.request_detail import SimpleTable
-from app.views.table import Column
+from app.views.hub.results import RunResults
 from app.views.widgets import heading
 
 IGNORE = "(not used)"
 PREVIEW_ROWS = 8
-PASS_COLUMNS = [
-    Column("name", "Pass", "name", width=120), Column("kind", "Kind", "kind", width=95),
-    Column("pairs", "Pairs", "pairs", width=90), Column("matches", "Matches", "matches", width=70),
-    Column("review", "To review", "review", width=90),
-]
-MU_COLUMNS = [
-    Column("comparison", "Compared", "comparison", width=100), Column("level", "Level", "label", width=160),
-    Column("m", "m", "m", display=lambda v: f"{v:.4f}", width=65,
-           tooltip=lambda r: "share of true matches at this level"),
-    Column("u", "u", "u", display=lambda v: f"{v:.6f}", width=80,
-           tooltip=lambda r: "share of non-matches at this level"),
-    Column("weight", "Weight", "weight", display=lambda v: f"{v:+.2f}", width=60),
-]
 STEPS = ("Files and method", "Preview and columns", "Score the pairs", "Passes and thresholds", "Results")
 SCORE, CHOOSE, RESULTS = 2, 3, 4
 
@@ -72,22 +63,6 @@ def _key(name: str) -> str:
 def _header(path: str) -> list[str]:
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
         return next(csv.reader(f, delimiter="\t"), [])
-
-
-class _Level:  # a row of the m/u table
-    __slots__ = ("comparison", "label", "m", "u", "weight")
-
-    def __init__(self, comparison: str, level: dict):
-        self.comparison, self.label = comparison, level["label"]
-        self.m, self.u, self.weight = float(level["m"]), float(level["u"]), float(level["weight"])
-
-
-class _Pass:
-    __slots__ = ("name", "kind", "pairs", "matches", "review")
-
-    def __init__(self, p: dict):
-        self.name, self.kind = p.get("name", ""), p.get("kind", "")
-        self.pairs, self.matches, self.review = p.get("pairs"), p.get("matches"), p.get("review")
 
 
 def _offer(bands: Bands, allowed: list[str]) -> tuple[Bands, list[str], dict]:
@@ -270,26 +245,8 @@ class MatchTab(QWidget):
         return w
 
     def _results_step(self) -> QWidget:
-        w = QWidget()
-        layout = QVBoxLayout(w)
-        self.estimates = QLabel(objectName="muted", wordWrap=True)
-        layout.addWidget(self.estimates)
-        results = QGridLayout()
-        self.passes = SimpleTable(PASS_COLUMNS, "No run yet.")
-        self.histogram = WeightHistogram()
-        self.levels = SimpleTable(MU_COLUMNS, "No run yet.")
-        self.passes.set_rows([])
-        self.levels.set_rows([])
-        results.addWidget(heading("Passes"), 0, 0)
-        results.addWidget(self.passes, 1, 0)
-        results.addWidget(heading("Match weights and thresholds"), 0, 1)
-        results.addWidget(self.histogram, 1, 1, 3, 1)
-        results.addWidget(heading("Comparison levels (m / u)"), 2, 0)
-        results.addWidget(self.levels, 3, 0)
-        results.setColumnStretch(0, 1)
-        results.setColumnStretch(1, 1)
-        layout.addLayout(results, 1)
-        return w
+        self.results = RunResults()
+        return self.results
 
     # -- navigation -----------------------------------------------------------------------------------------
     def _can_enter(self, step: int) -> bool:
@@ -635,18 +592,6 @@ class MatchTab(QWidget):
                                        "thresholds": {"lower": lower, "upper": upper}})
 
     def show_results(self, run: RunInfo) -> None:
-        record = run.record
         self.progress.setValue(1000)
         self.progress.setFormat("Done")
-        self.passes.set_rows([_Pass(p) for p in record.get("passes", [])])
-        self.levels.set_rows([_Level(c["name"], lv) for c in record.get("parameters", {}).get("comparisons", [])
-                              for lv in c["levels"]])
-        self.histogram.set_run(record)
-        e, t = record.get("estimates", {}), record.get("thresholds", {})
-        self.estimates.setText(
-            f"Estimated precision {e.get('precision', float('nan')):.3f}, recall {e.get('recall', float('nan')):.3f}, "
-            f"F1 {e.get('f1', float('nan')):.3f}; expected false matches {e.get('expected_false_matches', 0):.0f}, "
-            f"missed {e.get('expected_missed_matches', 0):.0f}. Thresholds: review band "
-            f"{t.get('lower', 0):.4f}–{t.get('upper', 0):.4f}, accepted from {t.get('threshold', 0):.4f}. "
-            f"Method {run.method}.")
-
+        self.results.set_run(run, blind=run.two_person_review)   # nobody has reviewed a run just made
