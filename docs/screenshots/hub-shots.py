@@ -102,6 +102,7 @@ def main() -> None:
     wait(app, lambda: 150 < page.match.progress.value() < 950 or not page.match.running)
     shot("hub-3-match-running")
     wait(app, lambda: page.match.waiting and page.match.write_button.isEnabled())  # the model's cut-offs
+    shot("hub-4a-match-choose")
     page.match.write_button.click()
     wait(app, lambda: not page.match.running)
     shot("hub-4-match-results")
@@ -122,6 +123,7 @@ def main() -> None:
     page.tabs.setCurrentWidget(page.deliver)
     page.deliver.dest.setText(str(folder / "outgoing"))
     page.deliver.deliver_button.click()
+    wait(app, lambda: page.deliver.deliver_button.isEnabled())   # the check runs in a job
     shot("hub-6-deliver")
 
     page.tabs.setCurrentWidget(page.log)

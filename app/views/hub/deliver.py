@@ -43,8 +43,9 @@ class DeliverTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Deliver the synthetic-ID matrix"))
         layout.addWidget(QLabel("Before anything is written, every column is checked: a column named or shaped like "
-                                "names, dates of birth or SSNs stops the delivery. The run record (run.json) and the "
-                                "quality report go with the matrix; the match log gets the date and recipient.",
+                                "names, dates of birth or SSNs, or holding the names, dates of birth, SSNs or SASIDs "
+                                "of the files matched, stops the delivery. The run record (run.json) and the quality "
+                                "report go with the matrix; the match log gets the date and recipient.",
                                 wordWrap=True))
         layout.addLayout(form)
         layout.addWidget(self.summary)
