@@ -21,12 +21,13 @@ import numpy as np
 import pandas as pd
 
 import app
-from app.matching import engine
+from app.matching import engine, parallel
 from app.matching.io import MatchInputError, excel_safe_cells, read_and_standardise, write_rejections
 from app.matching.method import load_method
 from app.matching.registry import Registry
 
 Chooser = Callable[[Callable[[list[str] | None], "engine.Bands"], list[str]], dict]
+TSV_PARALLEL_ROWS = 20_000   # rows of output tables from which they are made two at a time
 OUTPUT_NAMES = ("crosswalk.tsv", "crosswalk_levels.npy", "clusters.tsv", "review.tsv", "id_matrix.tsv",
                 "rejections.tsv", "quality.html", "run.json")
 
@@ -64,22 +65,10 @@ class _Outputs:
     def path(self, name: str) -> Path:
         return self.folder / name
 
-    def tsv(self, name: str, frame: pd.DataFrame, floats: tuple[str, ...] = ()) -> None:
-        """Write a TSV: text cells made spreadsheet-safe, the `floats` columns with six decimals (NaN blank)."""
-        columns = []
-        for col in frame.columns:
-            if col in floats:
-                values = frame[col].to_numpy(dtype=np.float64)
-                cells = [f"{v:.6f}" for v in values.tolist()]
-                for i in np.flatnonzero(np.isnan(values)).tolist():
-                    cells[i] = ""
-                columns.append(cells)
-            else:
-                columns.append(excel_safe_cells(frame[col]))
-        # Joined by hand: pandas' to_csv formats cell by cell through several layers and took ~1 s at 100k.
-        lines = ["\t".join(frame.columns), *map("\t".join, zip(*columns))]
-        self._place(name, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
-        self.rows[name] = len(frame)
+    def tsv(self, name: str, text: tuple[str, int]) -> None:
+        """Write a TSV from `_tsv_texts`' (text, rows)."""
+        self._place(name, lambda tmp: tmp.write_text(text[0], encoding="utf-8"))
+        self.rows[name] = text[1]
 
     def _place(self, name: str, write) -> None:
         final = self.folder / name
@@ -228,19 +217,48 @@ def _json_default(value):
     raise TypeError(f"not JSON serialisable: {type(value)}")
 
 
+def _tsv_text(frame: pd.DataFrame, floats: tuple[str, ...]) -> tuple[str, int]:
+    """A TSV's text and rows: text cells made spreadsheet-safe, the `floats` columns with six decimals
+    (NaN blank)."""
+    columns = []
+    for col in frame.columns:
+        if col in floats:
+            values = frame[col].to_numpy(dtype=np.float64)
+            cells = [f"{v:.6f}" for v in values.tolist()]
+            for i in np.flatnonzero(np.isnan(values)).tolist():
+                cells[i] = ""
+            columns.append(cells)
+        else:
+            columns.append(excel_safe_cells(frame[col]))
+    # Joined by hand: pandas' to_csv formats cell by cell through several layers and took ~1 s at 100k.
+    lines = ["\t".join(frame.columns), *map("\t".join, zip(*columns))]
+    return "\n".join(lines) + "\n", len(frame)
+
+
+def _tsv_texts(tables: dict[str, tuple[pd.DataFrame, tuple[str, ...]]]) -> dict[str, tuple[str, int]]:
+    """`_tsv_text` of each table, two at a time when they are large (app.matching.parallel)."""
+    names = list(tables)
+    shared = parallel.worth_it(sum(len(frame) for frame, _ in tables.values()), TSV_PARALLEL_ROWS)
+    return dict(zip(names, parallel.map_tasks(lambda i: _tsv_text(*tables[names[i]]), len(names), parallel=shared)))
+
+
 def _write(outputs: _Outputs, mode: str, result: engine.MatchResult, reads, frames) -> None:
     floats = ("match_probability", "match_weight")
     if mode == "link":
-        outputs.tsv("crosswalk.tsv", result.crosswalk, floats)
+        text = _tsv_texts({"crosswalk.tsv": (result.crosswalk, floats), "review.tsv": (result.review, floats),
+                           "id_matrix.tsv": (result.crosswalk[["left_id", "right_id"]], ())})
+        outputs.tsv("crosswalk.tsv", text["crosswalk.tsv"])
         # Level codes only (no values): each crosswalk row's level per comparison, in run.json's order, for
         # the hub's "why" of any linked pair. Binary: a text copy cost ~0.1 s at 100k pairs.
         outputs.adopt("crosswalk_levels.npy", lambda tmp: _save_array(tmp, result.levels), rows=len(result.levels))
         # The deliverable: synthetic IDs of linked records only, no scores and no personal fields.
-        outputs.tsv("id_matrix.tsv", result.crosswalk[["left_id", "right_id"]])
+        outputs.tsv("id_matrix.tsv", text["id_matrix.tsv"])
     else:
-        outputs.tsv("clusters.tsv", result.clusters)
-        outputs.tsv("id_matrix.tsv", result.clusters[["cluster_id", "record_id"]])
-    outputs.tsv("review.tsv", result.review, floats)
+        text = _tsv_texts({"clusters.tsv": (result.clusters, ()), "review.tsv": (result.review, floats),
+                           "id_matrix.tsv": (result.clusters[["cluster_id", "record_id"]], ())})
+        outputs.tsv("clusters.tsv", text["clusters.tsv"])
+        outputs.tsv("id_matrix.tsv", text["id_matrix.tsv"])
+    outputs.tsv("review.tsv", text["review.tsv"])
     parts = []
     roles = ("left", "right") if mode == "link" else ("input",)
     for role, read in zip(roles, reads):
