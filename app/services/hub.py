@@ -163,6 +163,26 @@ def match_files(left: HubFileInfo, right: HubFileInfo, out_dir: str | Path, *, m
     return record
 
 
+def relay_chooser(offer: Callable, commands: queue.Queue, stopped: Callable[[], bool],
+                  passes: list[str] | None = None) -> Chooser:
+    """A ``run_match`` chooser that someone else answers: it hands ``offer(bands, allowed)`` the bands of
+    ``passes`` and then of each ``("passes", [...])`` read from ``commands``, and returns the options of the
+    first ``("decide", {...})``; ``stopped()`` (checked every 0.1 s) raises MatchCancelled."""
+    def choose(bands, allowed):  # noqa: ANN001, ANN202 - run_match's Chooser
+        offer(bands(passes), allowed)
+        while True:
+            if stopped():
+                raise MatchCancelled("Matching was cancelled.")
+            try:
+                kind, value = commands.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if kind == "decide":
+                return value
+            offer(bands(value), allowed)
+    return choose
+
+
 def match_files_in_process(left: HubFileInfo, right: HubFileInfo, out_dir: str | Path, *,
                            progress: Callable[[float, str], None] | None = None,
                            cancel: threading.Event | None = None, choose: Chooser | None = None,
@@ -216,7 +236,7 @@ def match_files_in_process(left: HubFileInfo, right: HubFileInfo, out_dir: str |
 
             def bands(passes: list[str] | None):  # -> engine.Bands, made in the child
                 if key(passes) not in known:
-                    replies.put(("bands", passes))
+                    replies.put(("passes", passes))
                     known[key(passes)] = receive()[1][0]
                 return known[key(passes)]
 
@@ -245,19 +265,8 @@ def _match_child(messages, replies, stop, left, right, out_dir, options, ask) ->
             cancel.set()
         messages.put(("progress", fraction, message))
 
-    def choose(bands, allowed):  # run_match's chooser, answered by the parent
-        messages.put(("bands", bands(options.get("passes")), allowed))
-        while True:
-            if stop.is_set():
-                raise MatchCancelled("Matching was cancelled.")
-            try:
-                kind, value = replies.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if kind == "decide":
-                return value
-            messages.put(("bands", bands(value), allowed))
-
+    choose = relay_chooser(lambda bands, allowed: messages.put(("bands", bands, allowed)), replies, stop.is_set,
+                           options.get("passes"))   # run_match's chooser, answered by the parent
     try:
         messages.put(("done", match_files(left, right, out_dir, progress=report, cancel=cancel,
                                           choose=choose if ask else None, **options)))

@@ -30,3 +30,18 @@ def hub_world(store, generated_files, tmp_path):
         target.write_bytes(generated_files[role].read_bytes())
         files[role] = target
     return world, ready, waiting, files
+
+
+@pytest.fixture
+def registered(hub_world):
+    """(world, hub service as hank, request id, left file id, right file id): both files registered."""
+    from datetime import UTC, datetime
+
+    from app.services.hub import HubService, check_file
+
+    world, ready, _, files = hub_world
+    hub = HubService(world.hub)
+    today = datetime.now(UTC).date()
+    left = hub.register_file(ready, check_file(files["left"]), sender_agency_id=world.ag["SDE"], received_on=today)
+    right = hub.register_file(ready, check_file(files["right"]), sender_agency_id=world.ag["DOL"], received_on=today)
+    return world, hub, ready, left, right

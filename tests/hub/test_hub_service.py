@@ -105,12 +105,8 @@ def test_unusable_file_is_refused_with_a_sentence_and_nothing_registered(hub_wor
     assert HubService(world.hub).files() == []
 
 
-def test_passes_and_cut_offs_are_chosen_while_the_child_waits(hub_world, tmp_path):
-    world, ready, _, files = hub_world
-    hub = HubService(world.hub)
-    today = datetime.now(UTC).date()
-    lf = hub.register_file(ready, check_file(files["left"]), sender_agency_id=world.ag["SDE"], received_on=today)
-    rf = hub.register_file(ready, check_file(files["right"]), sender_agency_id=world.ag["DOL"], received_on=today)
+def test_passes_and_cut_offs_are_chosen_while_the_child_waits(registered, tmp_path):
+    _, hub, _, lf, rf = registered
     asked = []
 
     def choose(bands, allowed):

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from app.services.hub import HubService, check_file, match_files
+from app.services.hub import HubService, match_files
 from app.views.hub import results as results_module
 from app.views.hub.charts import AGREE, U_COLOUR, LevelChart
 from app.views.hub.results import RunResults
@@ -17,13 +16,9 @@ from tests.views.conftest import open_window  # noqa: F401 - fixture
 
 
 @pytest.fixture
-def recorded_run(hub_world, tmp_path):
+def recorded_run(registered, tmp_path):
     """(world, request id, RunInfo) of a real run of the generated files, recorded by hank."""
-    world, ready, _, files = hub_world
-    hub = HubService(world.hub)
-    today = datetime.now(UTC).date()
-    left = hub.register_file(ready, check_file(files["left"]), sender_agency_id=world.ag["SDE"], received_on=today)
-    right = hub.register_file(ready, check_file(files["right"]), sender_agency_id=world.ag["DOL"], received_on=today)
+    world, hub, ready, left, right = registered
     out = tmp_path / "work" / "run"
     record = match_files(hub.file(left), hub.file(right), out)
     return world, ready, hub.run(hub.record_run(ready, left, right, out, record))

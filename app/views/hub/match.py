@@ -44,6 +44,7 @@ from app.services.hub import (
     approved_methods,
     destroy_folder,
     match_files_in_process,
+    relay_chooser,
 )
 from app.views.hub.charts import WeightHistogram
 from app.views.hub.common import Notice
@@ -376,24 +377,10 @@ class MatchTab(QWidget):
         def report(fraction: float, message: str) -> None:  # worker thread: only stores, the timer shows it
             latest[:] = [fraction, message]
 
-        def choose(bands, allowed):  # worker thread, while the child waits
-            offer[0] = _offer(bands(None), allowed)
-            while True:
-                if ctx_holder[0].cancel_event.is_set():
-                    raise MatchCancelled("Matching was cancelled.")
-                try:
-                    kind, value = commands.get(timeout=0.1)
-                except queue.Empty:
-                    continue
-                if kind == "decide":
-                    latest[:] = [0.9, "Writing the results"]
-                    return value
-                offer[0] = _offer(bands(value), allowed)
-
-        ctx_holder = [None]
-
         def work(ctx):  # noqa: ANN001 - JobContext; runs on a worker thread
-            ctx_holder[0] = ctx
+            # The chooser runs here while the child waits; the timer shows what it offers.
+            choose = relay_chooser(lambda bands, allowed: offer.__setitem__(0, _offer(bands, allowed)), commands,
+                                   ctx.cancel_event.is_set)
             record = match_files_in_process(left, right, out_dir, method_path=method_path, column_map=maps,
                                             progress=report, cancel=ctx.cancel_event, choose=choose)
             # Recorded here, not on the GUI thread: the commit's fsync alone can take tens of milliseconds.
