@@ -1,6 +1,4 @@
 """`python -m app.matching` runs the `p20win-match` command line."""
-import sys
+from app.matching.cli import console
 
-from app.matching.cli import main
-
-sys.exit(main())
+console()
