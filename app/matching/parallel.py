@@ -60,19 +60,23 @@ def worth_it(work: float, threshold: float) -> bool:
 
 
 def map_tasks(task: Callable[[int], T], count: int, *, parallel: bool,
-              after: Callable[[int, int], None] | None = None) -> list[T]:
+              after: Callable[[int, int], None] | None = None, before: Callable[[], None] | None = None) -> list[T]:
     """[task(0), ..., task(count - 1)], shared with a forked helper when `parallel` (see `worth_it`).
 
     task(i) must return the same value in any process (a picklable one) and must not rely on changes
     other tasks make to shared state: the helper's changes stay in the helper. `after(done, count)` is
     called here after each result arrives; an exception from it (a cancel) stops the helper and
     propagates. An exception from a task propagates as it would in a plain loop: tasks before it are
-    completed first, so the same error comes out either way.
+    completed first, so the same error comes out either way. `before()` runs here before any task, once
+    the helper has started: work this process needs later (filling caches) that the helper's tasks can
+    do without, since they compute what they use.
     """
     results: list = [_Missing] * count
     helper = _Helper.start(task, count) if parallel and 2 <= count <= _MAX_TASKS else None
     done = 0
     try:
+        if before is not None:
+            before()
         while True:
             i = helper.claim() if helper else (done if done < count else None)
             if i is None:
