@@ -148,6 +148,7 @@ class _Helper:
         finally:
             os.close(token_w)   # readers see the end of the pipe once every task is taken
         receive, send = Pipe(duplex=False)
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError:   # no memory or process slots: the caller does every task itself
@@ -160,6 +161,7 @@ class _Helper:
             try:
                 receive.close()
                 signal.signal(signal.SIGINT, signal.SIG_DFL)   # Ctrl-C ends it at once; the parent cleans up
+                _die_with(parent)
                 while True:
                     i = _take(token_r)
                     if i is None:
@@ -209,6 +211,19 @@ class _Helper:
             self.running = False
             self.conn.close()
             os.close(self.tokens)
+
+
+def _die_with(parent: int) -> None:
+    """Have Linux kill this helper when its parent dies (the hub terminates its matching process on a
+    lock or quit), instead of working on until its next result finds no reader."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:   # the parent was already gone when the request took effect
+        os._exit(1)
 
 
 def _take(fd: int) -> int | None:

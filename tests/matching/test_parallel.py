@@ -104,6 +104,43 @@ def test_works_inside_a_daemonic_process_as_the_hub_runs_the_engine():
     assert child.exitcode == 0
 
 
+def _report_pids(fd):
+    def task(i):
+        os.write(fd, os.getpid().to_bytes(4, "little"))
+        time.sleep(3)   # long: a helper left alone would live on until its next result
+        return i
+
+    parallel.map_tasks(task, 4, parallel=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"   # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def test_the_helper_dies_with_its_parent():
+    """The hub terminates its matching process on a lock or quit: no helper may work on."""
+    read, write = os.pipe()
+    child = multiprocessing.get_context("fork").Process(target=_report_pids, args=(write,))
+    child.start()
+    os.close(write)
+    pids = set()
+    while len(pids - {child.pid}) < 1:
+        pids.add(int.from_bytes(os.read(read, 4), "little"))
+    helper = (pids - {child.pid}).pop()
+    child.kill()
+    deadline = time.monotonic() + 1
+    while _alive(helper) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gone = not _alive(helper)
+    child.join(timeout=10)   # also waits for the helper: it holds the child's end of the sentinel pipe
+    os.close(read)
+    assert gone
+
+
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
     folder = tmp_path_factory.mktemp("parallel")
