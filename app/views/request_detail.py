@@ -78,8 +78,8 @@ class SimpleTable(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.empty)
 
-    def set_rows(self, rows) -> None:
-        self.model.set_rows(rows)
+    def set_rows(self, rows, cache=None) -> None:  # noqa: ANN001 - as RowTableModel.set_rows
+        self.model.set_rows(rows, cache)
         self.view.setVisible(bool(rows))
         self.empty.setVisible(not rows)
 

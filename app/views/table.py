@@ -2,8 +2,8 @@
 
 Built to stay smooth at 100,000 rows: every column's values, display strings and sort keys are computed
 once per column with ``map`` (not per ``data()`` call), sorting happens in the source model with one Python
-``sort`` over precomputed keys, and filtering computes one boolean per row in bulk, so the proxy's
-``filterAcceptsRow`` is a list lookup. ``data()`` only indexes lists.
+``sort`` over precomputed keys, and filtering computes one boolean per row in bulk into one list of the rows
+shown. ``data()`` only indexes lists.
 """
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from enum import Enum
 from typing import Any
 
 from PySide6.QtCore import (
+    QAbstractProxyModel,
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -98,6 +98,18 @@ def _map_memo(display: Callable[[Any], str], values: list[Any]) -> list[str]:
         return list(map(display, values))
 
 
+def column_cache(columns: Sequence[Column], rows: Sequence[Any]) -> tuple[dict[int, list], dict[int, list[str]]]:
+    """Every column's raw values and display strings for ``rows``, as :class:`RowTableModel` computes them
+    when first shown, for ``set_rows(rows, cache=...)``. Pure Python on plain lists: a worker thread can make
+    it for a big table (about 0.2 s a column at 800k rows) so that the GUI thread does not."""
+    values = {n: list(map(c.getter, rows)) for n, c in enumerate(columns)}
+    return values, {n: _display_column(c, values[n]) for n, c in enumerate(columns)}
+
+
+def _display_column(column: Column, values: list[Any]) -> list[str]:
+    return _format_column(values) if column.display is format_value else _map_memo(column.display, values)
+
+
 @dataclass(frozen=True)
 class Column:
     """How one column shows a row.
@@ -146,12 +158,11 @@ class RowTableModel(QAbstractTableModel):
         self.set_rows(rows)
 
     # -- data in ------------------------------------------------------------------------------------------
-    def set_rows(self, rows: Iterable[Any]) -> None:
-        """Replace every row (keeps the current sort)."""
+    def set_rows(self, rows: Iterable[Any], cache: tuple[dict[int, list], dict[int, list[str]]] | None = None) -> None:
+        """Replace every row (keeps the current sort). ``cache``: :func:`column_cache` of these rows."""
         self.beginResetModel()
         self._rows = list(rows)
-        self._values.clear()
-        self._display.clear()
+        self._values, self._display = ({}, {}) if cache is None else (dict(cache[0]), dict(cache[1]))
         self._haystack = None
         self._order[:] = range(len(self._rows))  # in place: the proxy holds this list
         if self._sort is not None:
@@ -178,10 +189,7 @@ class RowTableModel(QAbstractTableModel):
     def display_values(self, column: int) -> list[str]:
         cached = self._display.get(column)
         if cached is None:
-            display = self.columns[column].display
-            values = self.values(column)
-            cached = _format_column(values) if display is format_value else _map_memo(display, values)
-            self._display[column] = cached
+            cached = self._display[column] = _display_column(self.columns[column], self.values(column))
         return cached
 
     def haystack(self) -> list[str]:
@@ -281,12 +289,13 @@ class RowTableModel(QAbstractTableModel):
         return self._order
 
 
-class RowFilterProxy(QSortFilterProxyModel):
+class RowFilterProxy(QAbstractProxyModel):
     """Search box + column filters + named predicates over a :class:`RowTableModel`.
 
     The source model sorts (one Python sort over precomputed keys); this proxy only filters, from a mask
-    computed in bulk, so ``filterAcceptsRow`` is one list lookup. ``invalidate()`` rebuilds the mapping in
-    one pass, far faster at 100k rows than Qt's incremental row removal.
+    computed in bulk, and keeps the rows shown as one list of model rows. Not a QSortFilterProxyModel: that
+    one asks ``filterAcceptsRow`` of every row on every reset (a Python call each, ~1 s at 800k rows) even
+    with no filter; here no filter means no mapping at all, and only the rows on screen are ever mapped.
     """
 
     def __init__(self, parent=None):
@@ -296,6 +305,9 @@ class RowFilterProxy(QSortFilterProxyModel):
         self._predicates: dict[str, tuple[str, Callable[[Any], bool]]] = {}
         self._mask: list[bool] | None = None
         self._order: list[int] = []
+        self._shown: list[int] | None = None      # proxy row -> model row; None: every row, in place
+        self._position: dict[int, int] | None = None  # model row -> proxy row, built when first asked
+        self._moving: list[tuple[QPersistentModelIndex, int, int]] = []
 
     def source(self) -> RowTableModel:
         model = self.sourceModel()
@@ -303,9 +315,18 @@ class RowFilterProxy(QSortFilterProxyModel):
         return model
 
     def setSourceModel(self, model: RowTableModel) -> None:  # noqa: N802 - Qt override
+        self.beginResetModel()
         self._order = model.display_order()
         super().setSourceModel(model)
+        model.modelAboutToBeReset.connect(self.beginResetModel)
         model.rows_replaced.connect(self._update_mask)
+        model.modelReset.connect(self.endResetModel)
+        model.layoutAboutToBeChanged.connect(self._before_layout)
+        model.layoutChanged.connect(self._after_layout)
+        model.dataChanged.connect(self._data_changed)
+        model.headerDataChanged.connect(self.headerDataChanged)
+        self._update_mask()
+        self.endResetModel()
 
     # -- the filters --------------------------------------------------------------------------------------
     def set_search(self, text: str) -> None:
@@ -344,15 +365,44 @@ class RowFilterProxy(QSortFilterProxyModel):
     def is_filtered(self) -> bool:
         return bool(self._search or self._column_filters or self._predicates)
 
+    def _data_changed(self, *_: Any) -> None:
+        if self.rowCount() and self.columnCount():
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, self.columnCount() - 1))
+
     def _refilter(self) -> None:
-        model = self.sourceModel()
-        if not isinstance(model, RowTableModel):
+        if not isinstance(self.sourceModel(), RowTableModel):
             return
-        self._mask = self._compute_mask(model)
-        self.invalidate()
+        self._before_layout()
+        self._mask = self._compute_mask(self.source())
+        self._after_layout()
 
     def _update_mask(self) -> None:
         self._mask = self._compute_mask(self.source())
+        self._map_rows()
+
+    def _map_rows(self) -> None:
+        mask = self._mask
+        self._shown = None if mask is None else [r for r, i in enumerate(self._order) if mask[i]]
+        self._position = None
+
+    def _before_layout(self) -> None:
+        # Persistent indexes (selection, current row) follow their row object: remember which one each is.
+        self.layoutAboutToBeChanged.emit()
+        order = self._order
+        self._moving = [(p, order[self.mapToSource(p).row()], p.column()) for p in self.persistentIndexList()
+                        if p.isValid()]
+
+    def _after_layout(self) -> None:
+        self._map_rows()
+        if self._moving:
+            needed = {i for _, i, _ in self._moving}
+            model_row = {i: r for r, i in enumerate(self._order) if i in needed}
+            source = self.source()
+            old = [p for p, _, _ in self._moving]
+            new = [self.mapFromSource(source.index(model_row[i], column)) for _, i, column in self._moving]
+            self.changePersistentIndexList(old, new)
+            self._moving = []
+        self.layoutChanged.emit()
 
     def _compute_mask(self, model: RowTableModel) -> list[bool] | None:
         if not self.is_filtered():
@@ -369,9 +419,45 @@ class RowFilterProxy(QSortFilterProxyModel):
         return keep
 
     # -- Qt overrides -------------------------------------------------------------------------------------
-    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:  # noqa: N802 - Qt override
-        mask = self._mask
-        return True if mask is None else mask[self._order[source_row]]
+    def index(self, row: int, column: int, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        if parent.isValid() or not (0 <= row < self.rowCount() and 0 <= column < self.columnCount()):
+            return QModelIndex()
+        return self.createIndex(row, column)
+
+    def parent(self, index: QModelIndex | QPersistentModelIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        return QModelIndex()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        model = self.sourceModel()
+        if parent.isValid() or model is None:
+            return 0
+        return model.rowCount() if self._shown is None else len(self._shown)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        model = self.sourceModel()
+        return 0 if parent.isValid() or model is None else model.columnCount()
+
+    def mapToSource(self, proxy_index: QModelIndex | QPersistentModelIndex) -> QModelIndex:  # noqa: N802
+        model = self.sourceModel()
+        if not proxy_index.isValid() or model is None:
+            return QModelIndex()
+        row = proxy_index.row() if self._shown is None else self._shown[proxy_index.row()]
+        return model.index(row, proxy_index.column())
+
+    def mapFromSource(self, source_index: QModelIndex | QPersistentModelIndex) -> QModelIndex:  # noqa: N802
+        if not source_index.isValid():
+            return QModelIndex()
+        if self._shown is None:
+            return self.index(source_index.row(), source_index.column())
+        if self._position is None:
+            self._position = {r: n for n, r in enumerate(self._shown)}
+        row = self._position.get(source_index.row())
+        return QModelIndex() if row is None else self.index(row, source_index.column())
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal:
+            return self.source().headerData(section, orientation, role)
+        return section + 1 if role == Qt.ItemDataRole.DisplayRole else None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.source().sort(column, order)

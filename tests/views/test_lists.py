@@ -120,6 +120,23 @@ def test_sort_keeps_selection_and_puts_empty_cells_last(big_list, qtbot):
     assert numbers == sorted(numbers) and all(r.agency == "OEC" for r in shown(page))
 
 
+
+def test_selection_follows_its_row_through_a_search_and_back(big_list, qtbot):
+    page, rows = big_list
+    page.table.selectRow(70_001)
+    chosen = page.selected_rows()
+    page.search.setText(chosen[0].number)
+    page.search.returnPressed.emit()
+    assert shown(page) == chosen and page.selected_rows() == chosen   # kept while its row stays shown
+    assert page.table.currentIndex().row() == 0
+    page.search.clear()
+    page.search.returnPressed.emit()
+    assert page.proxy.rowCount() == 100_000 and page.selected_rows() == chosen
+    assert page.table.currentIndex().row() == 70_001
+    page.set_column_filter("agency", "NOBODY")   # hidden: the selection goes with it
+    assert page.selected_rows() == []
+
+
 HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "@SUM(A1)", "-2+3", "<b>bold</b> & co", "plain"]
 
 
