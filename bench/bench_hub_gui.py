@@ -114,7 +114,7 @@ def main() -> None:
         def tick() -> None:
             now = clock.nsecsElapsed()
             late.append(max(0.0, (now - last[0]) / 1e6 - TICK_MS))
-            where.append(match.progress.format() if match.running else "after the run (showing results)")
+            where.append(match.progress.format() if match.running else "after the run (loading and showing results)")
             last[0] = now
 
         timer = QTimer()
@@ -131,7 +131,8 @@ def main() -> None:
         def finished() -> None:
             if match.waiting:   # the model's passes and thresholds, as a hurried user would take them
                 match.write_button.click()
-            if not match.running:
+            loading = match.results.loading
+            if not match.running and (loading is None or not loading.is_running):   # results and pairs shown
                 watcher.stop()
                 QTimer.singleShot(250, app.quit)  # the results' painting is measured too
 
