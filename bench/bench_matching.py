@@ -18,7 +18,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -46,10 +45,11 @@ def _child_env() -> dict:
     return env
 
 
-def precompile() -> None:
-    """Compile the project and its installed packages once, so no measured run pays for compiling."""
-    site = Path(sysconfig.get_paths()["purelib"])
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", str(site), str(ROOT / "app"),
+def precompile(python: str = sys.executable) -> None:
+    """Compile the project and `python`'s installed packages once, so no measured run pays for compiling."""
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([python, "-m", "compileall", "-q", "-j", "0", site, str(ROOT / "app"),
                     str(HERE)], cwd=ROOT, env=_child_env(), stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)   # template files in some packages are not Python: ignored
 
@@ -116,9 +116,9 @@ def _read_tsv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
 
 
-def run_ours(case: str, files: dict, work: Path, timeout: float) -> dict:
+def run_ours(case: str, files: dict, work: Path, timeout: float, python: str = sys.executable) -> dict:
     out = work / "ours"
-    cmd = [sys.executable, "-m", "app.matching"]
+    cmd = [python, "-m", "app.matching"]
     cmd += ["dedupe", str(files["left"])] if case == "dedupe" else ["link", str(files["left"]), str(files["right"])]
     cmd += ["--out", str(out)]
     res = run_measured(cmd, work / "ours.log", timeout)
@@ -223,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "p20win-bench",
                         help="scratch folder for generated files and outputs (holds synthetic data only)")
+    parser.add_argument("--ours-python", default=sys.executable,
+                        help="interpreter for our engine, e.g. of an environment with only the application's "
+                             "dependencies, as installed (see bench/README.md)")
     args = parser.parse_args(argv)
     if "splink" in args.tools:
         try:
@@ -230,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             parser.error("Splink is not installed here: run with `uv run --group bench python bench/bench_matching.py`")
     precompile()
+    if args.ours_python != sys.executable:
+        precompile(args.ours_python)
     results = []
     for case in args.cases:
         for size in args.sizes:
@@ -253,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                     work = data / f"run-{tool}-{i}"
                     work.mkdir(parents=True, exist_ok=True)
                     print(f"{case} {size:,} {tool} run {i + 1}/{args.repeat}", file=sys.stderr)
-                    got = (run_ours(case, files, work, args.timeout) if tool == "ours"
+                    got = (run_ours(case, files, work, args.timeout, args.ours_python) if tool == "ours"
                            else run_splink(case, files, work, args.timeout, args.splink_memory_limit))
                     for name, res in got.items():
                         runs.setdefault(name, []).append(res)
