@@ -42,7 +42,7 @@ _SCORERS = {"jaro_winkler": JaroWinkler.normalized_similarity, "damerau_levensht
 
 
 def _within_one_edit(char_matrix: tuple[np.ndarray, np.ndarray], vocab: np.ndarray, a: np.ndarray,
-                     b: np.ndarray) -> np.ndarray:
+                     b: np.ndarray, words: list[np.ndarray] | None = None) -> np.ndarray:
     """Damerau-Levenshtein distance of value pairs (codes a, b) capped at 2 ("more than one edit").
 
     For equal lengths one edit is one substitution or one adjacent transposition, checked on the code-point
@@ -53,11 +53,10 @@ def _within_one_edit(char_matrix: tuple[np.ndarray, np.ndarray], vocab: np.ndarr
     dist = np.full(len(a), 2, np.float32)
     same = np.flatnonzero(lengths[a] == lengths[b])
     if len(same):
-        x, y = chars[a[same]], chars[b[same]]
-        n_diff = np.count_nonzero(x != y, axis=1)
+        n_diff = _differing(chars, words, a[same], b[same])
         dist[same] = np.minimum(n_diff, 2)
         two = np.flatnonzero(n_diff == 2)   # one adjacent transposition?
-        x, y = x[two], y[two]
+        x, y = chars[a[same[two]]], chars[b[same[two]]]
         differ = x != y
         swapped = (differ[:, :-1] & differ[:, 1:] & (x[:, :-1] == y[:, 1:]) & (x[:, 1:] == y[:, :-1])).any(axis=1)
         dist[same[two[swapped]]] = 1
@@ -67,6 +66,27 @@ def _within_one_edit(char_matrix: tuple[np.ndarray, np.ndarray], vocab: np.ndarr
         right = [str(v) for v in vocab[b[off]]]
         dist[off] = process.cpdist(left, right, scorer=DamerauLevenshtein.distance, score_cutoff=1, workers=-1)
     return dist
+
+
+_LOW_BITS = np.uint64(0x0101010101010101)
+
+
+def _differing(chars: np.ndarray, words: list[np.ndarray] | None, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Number of positions where rows a[i] and b[i] of the code-point matrix differ.
+
+    With `words` (`Coded.char_words`) eight one-byte code points are compared at once: XOR, a bit per
+    nonzero byte, a population count; for SSNs ~2x faster than comparing 9-byte rows.
+    """
+    if words is None:
+        return np.count_nonzero(chars[a] != chars[b], axis=1)
+    total = np.zeros(len(a), np.int64)
+    for column in words:
+        x = column[a] ^ column[b]
+        x |= x >> np.uint64(4)
+        x |= x >> np.uint64(2)
+        x |= x >> np.uint64(1)   # now bit 0 of each byte says whether any bit of that byte was set
+        total += np.bitwise_count(x & _LOW_BITS)
+    return total
 
 
 def _level_on_unique(level, comp: Comparison, coded: Coded, ua, ub, vocab, idx, cache) -> np.ndarray:
@@ -84,7 +104,8 @@ def _level_on_unique(level, comp: Comparison, coded: Coded, ua, ub, vocab, idx, 
                       for lv in comp.levels if lv.type == kind]
             cutoff = min(bounds) if kind == "jaro_winkler" else max(bounds)
             if kind == "damerau_levenshtein" and _one_edit(comp):
-                scores[idx] = _within_one_edit(coded.char_matrix(comp.field), vocab, ua[idx], ub[idx])
+                scores[idx] = _within_one_edit(coded.char_matrix(comp.field), vocab, ua[idx], ub[idx],
+                                               coded.char_words(comp.field))
             else:
                 scores[idx] = process.cpdist(vocab[ua[idx]], vocab[ub[idx]], scorer=_SCORERS[kind],
                                              score_cutoff=cutoff, workers=-1)
@@ -146,7 +167,7 @@ def prepare(comparisons, coded: Coded) -> None:
             elif level.type in _CROSS_FIELD:
                 coded.field(level.params["other"])
             elif level.type == "damerau_levenshtein" and _one_edit(comp):
-                coded.char_matrix(comp.field)
+                coded.char_words(comp.field)
             if level.tf > 0:
                 coded.term_frequencies(comp.field)
 

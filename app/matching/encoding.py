@@ -43,6 +43,7 @@ class Coded:
         self._vocab_maps: dict[tuple[str, str], np.ndarray] = {}
         self._tf: dict[str, np.ndarray] = {}
         self._chars: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._words: dict[str, list[np.ndarray] | None] = {}
         self._available: dict[str, bool] = {}
         self._people: dict[str, np.ndarray] = {}
 
@@ -156,6 +157,21 @@ class Coded:
         codes = codes.astype(np.int32)
         codes[lengths == 0] = -1
         return codes
+
+    def char_words(self, field: str) -> list[np.ndarray] | None:
+        """The code-point matrix as columns of uint64 words, eight one-byte code points each (zero-padded),
+        for comparing eight characters at once; None when some code point needs more than a byte."""
+        if field not in self._words:
+            chars, _ = self.char_matrix(field)
+            if chars.dtype != np.uint8:
+                self._words[field] = None
+            else:
+                width = -(-chars.shape[1] // 8) * 8
+                padded = np.zeros((len(chars), width), np.uint8)
+                padded[:, :chars.shape[1]] = chars
+                words = padded.view(np.uint64)
+                self._words[field] = [np.ascontiguousarray(words[:, j]) for j in range(words.shape[1])]
+        return self._words[field]
 
     @staticmethod
     def _value_key(function: str, vocab: np.ndarray) -> np.ndarray:

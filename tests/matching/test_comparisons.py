@@ -122,14 +122,18 @@ def test_one_edit_check_agrees_with_rapidfuzz_damerau_levenshtein():
 
     from app.matching.comparisons import _within_one_edit
     rng = np.random.default_rng(3)
-    vocab = np.array(sorted({"".join(rng.choice(list("012A"), size=rng.integers(1, 7))) for _ in range(3000)}),
-                     dtype=object)
-    frame = standard_frame({"record_id": [f"R{i}" for i in range(len(vocab))], "ssn": list(vocab)})
-    coded = Coded(frame, frame)
-    codes_vocab = coded.field("ssn").vocab
-    a, b = rng.integers(0, len(codes_vocab), 100_000), rng.integers(0, len(codes_vocab), 100_000)
-    expected = np.minimum(process.cpdist(codes_vocab[a], codes_vocab[b], scorer=DamerauLevenshtein.distance,
-                                         score_cutoff=1), 2)
-    got = _within_one_edit(coded.char_matrix("ssn"), codes_vocab, a, b)
-    assert np.bincount(expected.astype(int)).min() > 50   # all three outcomes are exercised
-    assert (got == expected).all()
+    # Lengths up to 12 span two 64-bit words of code points; "Ł" needs more than a byte (no words).
+    for letters, longest in (("012A", 7), ("01", 13), ("01Ł", 7)):
+        vocab = np.array(sorted({"".join(rng.choice(list(letters), size=rng.integers(1, longest)))
+                                 for _ in range(3000)}), dtype=object)
+        frame = standard_frame({"record_id": [f"R{i}" for i in range(len(vocab))], "ssn": list(vocab)})
+        coded = Coded(frame, frame)
+        codes_vocab = coded.field("ssn").vocab
+        a, b = rng.integers(0, len(codes_vocab), 100_000), rng.integers(0, len(codes_vocab), 100_000)
+        expected = np.minimum(process.cpdist(codes_vocab[a], codes_vocab[b], scorer=DamerauLevenshtein.distance,
+                                             score_cutoff=1), 2)
+        assert np.bincount(expected.astype(int)).min() > 50   # all three outcomes are exercised
+        assert (coded.char_words("ssn") is None) == ("Ł" in letters)
+        for words in (None, coded.char_words("ssn")):
+            got = _within_one_edit(coded.char_matrix("ssn"), codes_vocab, a, b, words)
+            assert (got == expected).all()
