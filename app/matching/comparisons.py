@@ -182,10 +182,17 @@ def compute_levels(comp: Comparison, coded: Coded, li: np.ndarray, ri: np.ndarra
     cl, cr = fc.left[li], fc.right[ri]
     present = (cl >= 0) & (cr >= 0)
     levels = np.zeros(len(li), np.uint8)
-    if not present.any():
+    rest = present
+    if comp.levels[0].type == "exact":
+        # Agreeing pairs take the first level without the distinct-pair step: where a blocking rule fixed
+        # the field (last name + initial), that is every pair of the rule.
+        agree = present & (cl == cr)
+        levels[agree] = 1
+        rest = present & ~agree
+    if not rest.any():
         return levels
     width = np.int64(len(fc.vocab))
-    pair_key = cl[present].astype(np.int64) * width + cr[present]
+    pair_key = cl[rest].astype(np.int64) * width + cr[rest]
     if width * width <= max(4 * len(pair_key), 1 << 16):
         # Small vocabulary (gender, dates on small files): a dense table beats hashing.
         seen = np.zeros(width * width, bool)
@@ -212,7 +219,7 @@ def compute_levels(comp: Comparison, coded: Coded, li: np.ndarray, ri: np.ndarra
         hit = _level_on_unique(level, comp, coded, ua, ub, fc.vocab, idx, cache)
         on_unique[idx[hit]] = number
         todo[idx[hit]] = False
-    levels[present] = on_unique if inverse is None else on_unique[inverse]
+    levels[rest] = on_unique if inverse is None else on_unique[inverse]
     for number, level in enumerate(comp.levels, start=1):
         if level.type in _CROSS_FIELD:
             # Per pair, as it involves another field: swap = both fields exchanged; cross = the field on
