@@ -37,6 +37,18 @@ def _date_days(values: np.ndarray) -> np.ndarray:
     return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + d - 1
 
 
+def _date_table(vocab: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Year, month, day, day number and the eight decimal digits (one per byte of a uint64) of each
+    YYYYMMDD date."""
+    values = vocab.astype(np.int64)
+    digits = np.zeros(len(values), np.uint64)
+    rest = values.copy()
+    for k in range(8):
+        digits |= (rest % 10).astype(np.uint64) << np.uint64(8 * k)
+        rest //= 10
+    return (*_date_parts(values), _date_days(values), digits)
+
+
 _CROSS_FIELD = ("swap", "cross")
 _SCORERS = {"jaro_winkler": JaroWinkler.normalized_similarity, "damerau_levenshtein": DamerauLevenshtein.distance}
 
@@ -71,6 +83,14 @@ def _within_one_edit(char_matrix: tuple[np.ndarray, np.ndarray], vocab: np.ndarr
 _LOW_BITS = np.uint64(0x0101010101010101)
 
 
+def _nonzero_bytes(x: np.ndarray) -> np.ndarray:
+    """How many of the eight bytes of each uint64 are not zero (x is modified)."""
+    x |= x >> np.uint64(4)
+    x |= x >> np.uint64(2)
+    x |= x >> np.uint64(1)   # now bit 0 of each byte says whether any bit of that byte was set
+    return np.bitwise_count(x & _LOW_BITS)
+
+
 def _differing(chars: np.ndarray, words: list[np.ndarray] | None, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Number of positions where rows a[i] and b[i] of the code-point matrix differ.
 
@@ -81,11 +101,7 @@ def _differing(chars: np.ndarray, words: list[np.ndarray] | None, a: np.ndarray,
         return np.count_nonzero(chars[a] != chars[b], axis=1)
     total = np.zeros(len(a), np.int64)
     for column in words:
-        x = column[a] ^ column[b]
-        x |= x >> np.uint64(4)
-        x |= x >> np.uint64(2)
-        x |= x >> np.uint64(1)   # now bit 0 of each byte says whether any bit of that byte was set
-        total += np.bitwise_count(x & _LOW_BITS)
+        total += _nonzero_bytes(column[a] ^ column[b])
     return total
 
 
@@ -129,21 +145,15 @@ def _level_on_unique(level, comp: Comparison, coded: Coded, ua, ub, vocab, idx, 
                 hit |= (ma[ua] == mb[ub]) & (ma[ua] >= 0)
         return hit
     if kind in ("date_swap", "date_one_digit", "date_within", "date_same_year"):
-        a, b = vocab[ua], vocab[ub]
-        ya, ma, da = _date_parts(a)
-        yb, mb, db = _date_parts(b)
+        # Per distinct date once (a few thousand), then looked up per pair.
+        year, month, day, days, digits = coded.derived((comp.field, "date parts"), lambda: _date_table(vocab))
         if kind == "date_swap":
-            return (ya == yb) & (ma == db) & (da == mb)
+            return (year[ua] == year[ub]) & (month[ua] == day[ub]) & (day[ua] == month[ub])
         if kind == "date_same_year":
-            return ya == yb
+            return year[ua] == year[ub]
         if kind == "date_within":
-            return np.abs(_date_days(a) - _date_days(b)) <= int(params["days"])
-        diff = np.zeros(len(a), np.int64)
-        x, y = a.astype(np.int64), b.astype(np.int64)
-        for _ in range(8):
-            diff += (x % 10) != (y % 10)
-            x, y = x // 10, y // 10
-        return diff == 1
+            return np.abs(days[ua] - days[ub]) <= int(params["days"])
+        return _nonzero_bytes(digits[ua] ^ digits[ub]) == 1   # exactly one of the eight digits differs
     raise AssertionError(f"level type {kind} is validated in method.py")
 
 
@@ -168,6 +178,8 @@ def prepare(comparisons, coded: Coded) -> None:
                 coded.field(level.params["other"])
             elif level.type == "damerau_levenshtein" and _one_edit(comp):
                 coded.char_words(comp.field)
+            elif level.type.startswith("date_"):
+                coded.derived((comp.field, "date parts"), lambda: _date_table(coded.field(comp.field).vocab))
             if level.tf > 0:
                 coded.term_frequencies(comp.field)
 

@@ -6,12 +6,15 @@ Jaro-Winkler, ...) runs once per unique value or unique value pair instead of on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import jellyfish
 import numpy as np
 import pandas as pd
 
 from app.matching.method import Key
+
+T = TypeVar("T")
 
 # Name columns share one vocabulary so that codes compare across fields (first/last swap, surname parts).
 NAME_FIELDS = ("first_name", "last_name", "middle_name", "first_name_canonical", "last_name_first",
@@ -44,6 +47,7 @@ class Coded:
         self._tf: dict[str, np.ndarray] = {}
         self._chars: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._words: dict[str, list[np.ndarray] | None] = {}
+        self._derived: dict[tuple, object] = {}
         self._available: dict[str, bool] = {}
         self._people: dict[str, np.ndarray] = {}
 
@@ -157,6 +161,12 @@ class Coded:
         codes = codes.astype(np.int32)
         codes[lengths == 0] = -1
         return codes
+
+    def derived(self, key: tuple, make: Callable[[], T]) -> T:
+        """`make()`, computed once per key: values derived from a field's vocabulary (e.g. date parts)."""
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]
 
     def char_words(self, field: str) -> list[np.ndarray] | None:
         """The code-point matrix as columns of uint64 words, eight one-byte code points each (zero-padded),
