@@ -74,8 +74,9 @@ def _within_one_edit(char_matrix: tuple[np.ndarray, np.ndarray], vocab: np.ndarr
         dist[same[two[swapped]]] = 1
     off = np.flatnonzero(np.abs(lengths[a] - lengths[b]) == 1)
     if len(off):
-        left = [str(v) for v in vocab[a[off]]]
-        right = [str(v) for v in vocab[b[off]]]
+        left, right = vocab[a[off]], vocab[b[off]]
+        if vocab.dtype != object:   # numbers: compared as their text, as the code-point matrix has them
+            left, right = [str(v) for v in left], [str(v) for v in right]
         dist[off] = process.cpdist(left, right, scorer=DamerauLevenshtein.distance, score_cutoff=1, workers=-1)
     return dist
 
@@ -137,12 +138,13 @@ def _level_on_unique(level, comp: Comparison, coded: Coded, ua, ub, vocab, idx, 
         return (mapping[ua] == mapping[ub]) & (mapping[ua] >= 0)
     if kind == "token_overlap":
         # Surname parts share the name vocabulary, so a part's code is directly comparable with a name's.
-        maps = [np.arange(len(vocab), dtype=np.int32)]
-        maps += [coded.vocab_map(comp.field, parse_key(k)) for k in params["keys"]]
+        maps = [coded.vocab_map(comp.field, parse_key(k)) for k in params["keys"]]
+        parts_a = [ua, *(m[ua] for m in maps)]
+        parts_b = [ub, *(m[ub] for m in maps)]
         hit = np.zeros(len(ua), bool)
-        for ma in maps:
-            for mb in maps:
-                hit |= (ma[ua] == mb[ub]) & (ma[ua] >= 0)
+        for pa in parts_a:
+            for pb in parts_b:
+                hit |= (pa == pb) & (pa >= 0)
         return hit
     if kind in ("date_swap", "date_one_digit", "date_within", "date_same_year"):
         # Per distinct date once (a few thousand), then looked up per pair.
