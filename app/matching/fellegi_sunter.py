@@ -73,6 +73,8 @@ def estimate_u(comparisons, coded: Coded, size: int, seed: int, between=None) ->
     li, ri = sample_pairs(coded.n_left, coded.n_right, size, seed, coded.dedupe)
     if between is not None:
         between(0, 1)
+    for comp in comparisons:   # the codes, before the helper starts: every task needs them
+        coded.field(comp.field)
 
     shared = parallel.worth_it(len(li) * len(comparisons), parallel.PAIR_COMPARISONS)
     # Shared work goes in slices: one comparison (a name's) can outweigh all the others together.

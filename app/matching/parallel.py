@@ -69,16 +69,20 @@ def map_tasks(task: Callable[[int], T], count: int, *, parallel: bool,
     propagates. An exception from a task propagates as it would in a plain loop: tasks before it are
     completed first, so the same error comes out either way. `before()` runs here before any task, once
     the helper has started: work this process needs later (filling caches) that the helper's tasks can
-    do without, since they compute what they use.
+    do without, since they compute what they use. Task 0 is always done here: put the task with the
+    largest result first (the bigger file), and it is never pickled.
     """
     results: list = [_Missing] * count
     helper = _Helper.start(task, count) if parallel and 2 <= count <= _MAX_TASKS else None
-    done = 0
+    done, first = 0, helper is not None
     try:
         if before is not None:
             before()
         while True:
-            i = helper.claim() if helper else (done if done < count else None)
+            if first:
+                i, first = 0, False
+            else:
+                i = helper.claim() if helper else (done if done < count else None)
             if i is None:
                 break
             try:
@@ -141,7 +145,7 @@ class _Helper:
         try:
             if count * _TOKEN.size > 65536:   # the default pipe holds 16,384 tasks
                 fcntl.fcntl(token_w, fcntl.F_SETPIPE_SZ, count * _TOKEN.size)
-            os.write(token_w, b"".join(_TOKEN.pack(i) for i in range(count)))
+            os.write(token_w, b"".join(_TOKEN.pack(i) for i in range(1, count)))   # task 0 stays here
         except OSError:
             os.close(token_r)
             return None
