@@ -73,6 +73,9 @@ def test_hub_workspace_whole_path(qtbot, hub_world, open_window, tmp_path):  # n
     match.lower.setValue(0.2)
     chosen = match.bands.counts(0.6, 0.2, 0.995)
     assert match.count_labels["review"].text() == f"{chosen['review']:,}"
+    # The chart follows: log2(0.6 / 0.4) = 0.58, log2(0.2 / 0.8) = -2.
+    assert "accept threshold at weight 0.6" in match.choice_histogram.accessibleDescription()
+    assert "lower threshold at weight -2.0" in match.choice_histogram.accessibleDescription()
     match.threshold.setValue(0.1)   # below "review from": refused with a reason, nothing to write
     assert not match.write_button.isEnabled() and "in order" in match.notice.text()
     match.threshold.setValue(0.6)

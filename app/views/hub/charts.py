@@ -22,7 +22,9 @@ def weight_of(probability: float) -> float:
 
 
 class WeightHistogram(QWidget):
-    """Pairs per match-weight bin (square-root scale, as the quality report) with lower/upper thresholds."""
+    """Pairs per match-weight bin (square-root scale, as the quality report) with the review band shaded
+    between the lower and upper thresholds and the acceptance threshold drawn solid; bars at or above it are
+    dark (matches), below it light."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -39,7 +41,7 @@ class WeightHistogram(QWidget):
         self.counts = [int(c) for c in hist.get("counts", [])]
         t = record.get("thresholds") or {}
         self.lines = [(name, weight_of(float(t[key]))) for name, key in
-                      (("lower", "lower"), ("upper", "upper")) if key in t]
+                      (("lower", "lower"), ("upper", "upper"), ("accept", "threshold")) if key in t]
         self.setAccessibleDescription(
             f"{sum(self.counts):,} pairs in {len(self.counts)} bins; "
             + ", ".join(f"{n} threshold at weight {w:.1f}" for n, w in self.lines))
@@ -54,7 +56,7 @@ class WeightHistogram(QWidget):
             p.setPen(QColor(c["muted"]))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No run yet")
             return
-        left, right, top, bottom = 48, 12, 24, 34
+        left, right, top, bottom = 48, 12, 40, 34
         area = QRectF(left, top, self.width() - left - right, self.height() - top - bottom)
         lo, hi = self.edges[0], self.edges[-1]
         for _, w in self.lines:
@@ -64,6 +66,12 @@ class WeightHistogram(QWidget):
         def x(w: float) -> float:
             return area.left() + (w - lo) / (hi - lo or 1) * area.width()
 
+        cuts = dict(self.lines)
+        if "lower" in cuts and "upper" in cuts:
+            band = QColor(THRESHOLD)
+            band.setAlpha(40)
+            p.fillRect(QRectF(x(cuts["lower"]), area.top(), x(cuts["upper"]) - x(cuts["lower"]), area.height()), band)
+        accept = cuts.get("accept", cuts.get("upper", 0.0))
         p.setPen(QPen(QColor(c["line"])))
         p.drawLine(area.bottomLeft(), area.bottomRight())
         for n, count in enumerate(self.counts):
@@ -71,7 +79,7 @@ class WeightHistogram(QWidget):
                 continue
             a, b = self.edges[n], self.edges[n + 1]
             height = math.sqrt(count) / peak * area.height()
-            colour = AGREE if (a + b) / 2 >= (self.lines[-1][1] if self.lines else 0) else "#56B4E9"
+            colour = AGREE if (a + b) / 2 >= accept else "#56B4E9"
             p.fillRect(QRectF(x(a), area.bottom() - height, max(1.0, x(b) - x(a) - 1), height), QColor(colour))
         p.setPen(QColor(c["muted"]))
         small = QFont(self.font())
@@ -87,12 +95,14 @@ class WeightHistogram(QWidget):
                    "match weight (log2 odds); bar height: √pairs")
         p.drawText(QRectF(0, top - 2, left - 6, 14), Qt.AlignmentFlag.AlignRight, f"{max(self.counts):,}")
         for name, w in self.lines:
-            pen = QPen(QColor(THRESHOLD), 2, Qt.PenStyle.DashLine)
-            p.setPen(pen)
-            p.drawLine(QPointF(x(w), area.top()), QPointF(x(w), area.bottom()))
+            solid = name == "accept"
+            p.setPen(QPen(QColor(THRESHOLD), 2, Qt.PenStyle.SolidLine if solid else Qt.PenStyle.DashLine))
+            p.drawLine(QPointF(x(w), area.top() - (16 if solid else 0)), QPointF(x(w), area.bottom()))
             p.setPen(QColor(c["text"]))
-            # lower's label ends at its line, upper's starts there, so close thresholds do not overprint
-            box = QRectF(x(w) - 124, 4, 120, 16) if name == "lower" else QRectF(x(w) + 4, 4, 120, 16)
+            # lower's label ends at its line, upper's starts there, accept's sits on a row of its own: close
+            # thresholds do not overprint
+            box = (QRectF(x(w) - 124, 4, 120, 16) if name == "lower" else
+                   QRectF(x(w) + 4, 20, 120, 16) if solid else QRectF(x(w) + 4, 4, 120, 16))
             align = Qt.AlignmentFlag.AlignRight if name == "lower" else Qt.AlignmentFlag.AlignLeft
             p.drawText(box, align | Qt.AlignmentFlag.AlignVCenter, f"{name} {w:.1f}")
 

@@ -233,7 +233,7 @@ class MatchTab(QWidget):
             choices.addWidget(box)
         choices.addStretch(1)
         chart = QVBoxLayout()
-        chart.addWidget(heading("Match weights of the pairs still undecided, with the review band"))
+        chart.addWidget(heading("Match weights of the pairs still undecided, with the thresholds"))
         chart.addWidget(self.choice_histogram, 1)
         row = QHBoxLayout()
         row.addStretch(1)
@@ -576,7 +576,7 @@ class MatchTab(QWidget):
             f"{e['f1']:.3f} (about {e['expected_false_matches']:,.0f} false matches and "
             f"{e['expected_missed_matches']:,.0f} missed).")
         self.choice_histogram.set_run({"weight_histogram": self._choice_hist,
-                                       "thresholds": {"lower": lower, "upper": upper}})
+                                       "thresholds": {"lower": lower, "threshold": threshold, "upper": upper}})
 
     def show_results(self, run: RunInfo) -> None:
         self.progress.setValue(1000)
