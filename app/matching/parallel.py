@@ -185,7 +185,9 @@ class _Helper:
             while True:
                 self.inbox.put(self.conn.recv_bytes())
         except (EOFError, OSError):
-            self.inbox.put(None)
+            pass   # the helper has ended
+        finally:
+            self.inbox.put(None)   # always: the caller waits for it
 
     def collect(self, results: list, *, block: bool) -> int:
         """Store the results that arrived (waiting for one if `block`); returns how many were new."""
@@ -206,9 +208,8 @@ class _Helper:
     def stop(self) -> None:
         """End the helper (at once if it is still working) and release its pipes."""
         if self.pid:
-            if self.running:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):   # harmless once it has ended
+                os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
             self.pid = 0
             self.reader.join()
@@ -223,7 +224,7 @@ def _die_with(parent: int) -> None:
     try:
         import ctypes
 
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # 1 = PR_SET_PDEATHSIG
+        ctypes.CDLL(None).prctl(1, ctypes.c_ulong(signal.SIGKILL))   # 1 = PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
     if os.getppid() != parent:   # the parent was already gone when the request took effect
