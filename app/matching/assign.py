@@ -1,13 +1,17 @@
-"""One-to-one assignment for linking: best-first greedy on match weight.
+"""One-to-one assignment for linking: best-first greedy on match weight, vectorised.
 
-Greedy takes pairs in order of weight and keeps a pair when neither record is taken yet. Ties are broken
-by record position, so the result is reproducible. The pass over the sorted pairs is a plain loop over
-Python ints with bytearray marks: ~0.2 µs a pair, half the time of the vectorised alternative (rounds of
-"mutual best" selection, which needed 79 rounds over 3M pair visits at 100k wage).
+Greedy takes pairs in order of weight and keeps a pair when neither record is taken yet. The same set
+comes out of rounds of "mutual best" selection (a pair that is the best remaining for both its records can
+never be blocked by a better pair), with no Python loop over pairs: each round finds every record's best
+remaining pair with one ``np.minimum.at`` over positions. Ties are broken by record position, so the result
+is reproducible. Wage 100k (1.04M candidates, 76k kept): 0.29–0.35 s, against 0.44–0.47 s for a plain loop
+over the sorted pairs and about twice that for the earlier rounds through pandas' ``duplicated``.
 """
 from __future__ import annotations
 
 import numpy as np
+
+_NONE = np.iinfo(np.int64).max
 
 
 def greedy_one_to_one(left: np.ndarray, right: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -17,12 +21,23 @@ def greedy_one_to_one(left: np.ndarray, right: np.ndarray, weight: np.ndarray) -
     # One int64 per (left, right) sorts as the two would, so two keys do the work of three.
     pair = left.astype(np.int64) * (int(right.max()) + 1) + right
     order = np.lexsort((pair, -weight))
-    lo, ro = left[order].tolist(), right[order].tolist()
-    taken_l = bytearray(max(lo) + 1)
-    taken_r = bytearray(max(ro) + 1)
-    kept = []
-    for position, (a, b) in enumerate(zip(lo, ro)):
-        if not taken_l[a] and not taken_r[b]:
-            taken_l[a] = taken_r[b] = 1
-            kept.append(position)
-    return order[np.asarray(kept, dtype=np.int64)]
+    lo, ro = left[order].astype(np.int64), right[order].astype(np.int64)
+    best_l = np.full(int(lo.max()) + 1, _NONE, np.int64)   # per record: its best remaining position
+    best_r = np.full(int(ro.max()) + 1, _NONE, np.int64)
+    taken_l = np.zeros(len(best_l), bool)
+    taken_r = np.zeros(len(best_r), bool)
+    active = np.arange(len(order))
+    chosen = []
+    while len(active):
+        la, ra = lo[active], ro[active]
+        position = np.arange(len(active))
+        best_l[la] = _NONE
+        best_r[ra] = _NONE
+        np.minimum.at(best_l, la, position)
+        np.minimum.at(best_r, ra, position)
+        mutual = (best_l[la] == position) & (best_r[ra] == position)
+        chosen.append(active[mutual])
+        taken_l[la[mutual]] = True
+        taken_r[ra[mutual]] = True
+        active = active[~(taken_l[la] | taken_r[ra])]
+    return order[np.sort(np.concatenate(chosen))]
