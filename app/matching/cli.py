@@ -94,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--threshold", type=_probability, help="match probability to accept (default: the model's)")
         p.add_argument("--lower", type=_probability, help="lower end of the clerical-review band")
         p.add_argument("--upper", type=_probability, help="upper end of the clerical-review band")
+        p.add_argument("--skip-pass", action="append", default=[], metavar="NAME",
+                       help="leave out one of the method's deterministic passes (repeatable; run.json says so)")
         p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same result)")
         p.add_argument("--labels", type=Path, help="TSV of clerically decided pairs: left_id right_id is_match")
         p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -148,6 +150,19 @@ def _methods(args, out) -> int:
     return 0
 
 
+def _skipping(method_path: str | None, skipped: list[str]):  # noqa: ANN202 - run_match's Chooser or None
+    """A chooser leaving out the named deterministic passes; names the method lacks are refused before any
+    file is read (MethodError)."""
+    if not skipped:
+        return None
+    names = [d.name for d in load_method(method_path).deterministic_passes]
+    unknown = sorted(set(skipped) - set(names))
+    if unknown:
+        raise MethodError(f"--skip-pass: the method has no deterministic pass {', '.join(unknown)} "
+                          f"(it has: {', '.join(names) or 'none'}).")
+    return lambda bands, allowed: {"passes": [name for name in allowed if name not in skipped]}
+
+
 def console() -> None:
     """The `p20win-match` program: `main` on the command line, then the process ends at once.
 
@@ -173,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         record = run_match(mode, inputs, args.out, method_path=args.method, registry_path=args.registry,
                            column_map=_column_map(args.column_map), encoding=args.encoding,
                            threshold=args.threshold, lower=args.lower, upper=args.upper, seed=args.seed,
-                           labels_path=args.labels, progress=_Progress(quiet=args.quiet))
+                           labels_path=args.labels, choose=_skipping(args.method, args.skip_pass),
+                           progress=_Progress(quiet=args.quiet))
     except KeyboardInterrupt:
         print("\np20win-match: interrupted; this run's partial outputs were removed.", file=sys.stderr)
         return EXIT_INTERRUPTED

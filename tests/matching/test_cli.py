@@ -195,3 +195,17 @@ def test_passes_and_cut_offs_chosen_by_hand_between_scoring_and_writing(setup, t
         run.run_match("link", [files["left"], files["right"]], tmp_path / "cancelled", method_path=method,
                       registry_path=registry, choose=cancel)
     assert not (tmp_path / "cancelled").exists()
+
+
+def test_skip_pass_leaves_a_deterministic_pass_out_and_refuses_unknown_names(setup, tmp_path, capsys):
+    files, method, registry, out = setup
+    used = json.loads((out / "run.json").read_text())
+    ran = [p["name"] for p in used["passes"] if p["kind"] == "deterministic"]
+    assert ran
+    assert cli.main(_link_args(files, tmp_path / "skipped", method, registry, "--skip-pass", ran[0])) == 0
+    record = json.loads((tmp_path / "skipped" / "run.json").read_text())
+    assert record["deterministic_passes_skipped"] == [ran[0]]
+    assert ran[0] not in {p["name"] for p in record["passes"]}
+    assert cli.main(_link_args(files, tmp_path / "nope", method, registry, "--skip-pass", "nope")) == 2
+    assert "no deterministic pass nope" in capsys.readouterr().err
+    assert not (tmp_path / "nope").exists()
