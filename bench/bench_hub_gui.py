@@ -30,8 +30,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 TICK_MS = 5
 
 
-def measure_idle(app: QApplication, seconds: float) -> list[float]:
-    """Sorted tick lateness (ms) of the 5 ms timer while the event loop has nothing else to do."""
+def late_ticks(app: QApplication, until) -> list[float]:  # noqa: ANN001 - a predicate
+    """Run the event loop until ``until()``; sorted lateness (ms) of each tick of a 5 ms timer."""
     late: list[float] = []
     clock = QElapsedTimer()
     clock.start()
@@ -41,15 +41,22 @@ def measure_idle(app: QApplication, seconds: float) -> list[float]:
         now = clock.nsecsElapsed()
         late.append(max(0.0, (now - last[0]) / 1e6 - TICK_MS))
         last[0] = now
+        if until():
+            app.quit()
 
     timer = QTimer()
     timer.setInterval(TICK_MS)
     timer.timeout.connect(tick)
     timer.start()
-    QTimer.singleShot(int(seconds * 1000), app.quit)
     app.exec()
     timer.stop()
     return sorted(late)
+
+
+def measure_idle(app: QApplication, seconds: float) -> list[float]:
+    """Sorted tick lateness (ms) of the 5 ms timer while the event loop has nothing else to do."""
+    deadline = time.perf_counter() + seconds
+    return late_ticks(app, lambda: time.perf_counter() > deadline)
 
 
 def main() -> None:

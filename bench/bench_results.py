@@ -24,10 +24,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-TICK_MS = 5
+from bench.bench_hub_gui import late_ticks, measure_idle  # noqa: E402
 
 
 def synthetic_run(folder: Path, pairs: int):  # noqa: ANN201 - RunInfo
@@ -54,29 +54,6 @@ def synthetic_run(folder: Path, pairs: int):  # noqa: ANN201 - RunInfo
     return RunInfo(1, 1, "Q0001", 1, 2, "synthetic", str(folder), record, False, datetime.now(UTC), None, "", None)
 
 
-def late_ticks(app: QApplication, until) -> list[float]:  # noqa: ANN001 - a predicate
-    """Run the event loop until ``until()``; how late each 5 ms tick came (ms)."""
-    late: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.nsecsElapsed()]
-
-    def tick() -> None:
-        now = clock.nsecsElapsed()
-        late.append(max(0.0, (now - last[0]) / 1e6 - TICK_MS))
-        last[0] = now
-        if until():
-            app.quit()
-
-    timer = QTimer()
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(tick)
-    timer.start()
-    app.exec()
-    timer.stop()
-    return sorted(late)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=800_000)
@@ -89,8 +66,7 @@ def main() -> None:
     t = time.perf_counter()
     run = synthetic_run(folder, args.pairs)
     print(f"{args.pairs:,} pairs written in {time.perf_counter() - t:.1f} s; load average {os.getloadavg()[0]:.1f}")
-    deadline = time.perf_counter() + 2
-    idle = late_ticks(app, lambda: time.perf_counter() > deadline)
+    idle = measure_idle(app, 2.0)
     print(f"idle baseline (2 s, nothing running): GUI late at most {idle[-1]:.0f} ms "
           f"(99th percentile {idle[int(len(idle) * 0.99)]:.0f} ms)")
     worst, p99, loaded, searched, sorted_ = [], [], [], [], []
