@@ -90,6 +90,7 @@ class MatchTab(QWidget):
         self._shown_offer = None
         self._commands: queue.Queue | None = None
         self._started = 0.0
+        self._waiting_since = 0.0
         self._poll = QTimer(self)
         self._poll.setInterval(100)
         self._poll.timeout.connect(self._show_progress)
@@ -445,6 +446,7 @@ class MatchTab(QWidget):
         if not self.auto_threshold.isChecked():
             options.update(zip(("lower", "threshold", "upper"), cuts))
         self._commands.put(("decide", options))
+        self._started += time.monotonic() - self._waiting_since   # the ETA counts the work, not the choosing
         self.bands = None
         self._set_choosing(False)
         self._update_navigation()
@@ -480,6 +482,8 @@ class MatchTab(QWidget):
     # -- choosing passes and thresholds -----------------------------------------------------------------------
     def _show_bands(self, bands: Bands, allowed: list[str], histogram: dict) -> None:
         first = self.bands is None
+        if first:
+            self._waiting_since = time.monotonic()
         self.bands, self.allowed = bands, allowed
         if first:
             for box in self.pass_boxes.values():
