@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QComboBox, QLabel
 
 from app.jobs import error_text
 from app.services.errors import ServiceError
@@ -49,3 +49,18 @@ def selected_row(table) -> Any:  # noqa: ANN001 - app.views.request_detail.Simpl
     if not rows:
         return None
     return table.model.row_at(table.proxy.mapToSource(rows[0]).row())
+
+
+def fill_runs(combo: QComboBox, runs: list, label: Callable[[Any], str]) -> None:
+    """Refill a picker of match runs (``RunInfo``) without emitting changes, keeping the run chosen before,
+    else the newest."""
+    current = combo.currentData()
+    combo.blockSignals(True)
+    combo.clear()
+    for run in runs:
+        combo.addItem(label(run), run.id)
+    index = combo.findData(current)
+    if index < 0:
+        index = max(range(len(runs)), key=lambda i: runs[i].id, default=-1)
+    combo.setCurrentIndex(index)
+    combo.blockSignals(False)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.jobs import Job
-from app.views.hub.common import Notice
+from app.views.hub.common import Notice, fill_runs
 from app.views.widgets import heading
 
 
@@ -85,15 +85,8 @@ class DeliverTab(QWidget):
     def refresh(self) -> None:
         rid = self.page.request_id()
         runs = [r for r in self.page.hub.runs(rid) if r.destroyed_at is None] if rid is not None else []
-        current = self.runs.currentData()
-        self.runs.blockSignals(True)
-        self.runs.clear()
-        for r in runs:
-            sent = f" — delivered {r.delivered_on} to {r.delivered_to}" if r.delivered_on else ""
-            self.runs.addItem(f"Run {r.id} — {r.finished_at:%Y-%m-%d %H:%M} UTC{sent}", r.id)
-        index = self.runs.findData(current)
-        self.runs.setCurrentIndex(index if index >= 0 else self.runs.count() - 1)
-        self.runs.blockSignals(False)
+        fill_runs(self.runs, runs, lambda r: f"Run {r.id} — {r.finished_at:%Y-%m-%d %H:%M} UTC" + (
+            f" — delivered {r.delivered_on} to {r.delivered_to}" if r.delivered_on else ""))
         if not self.dest.text():
             self.dest.setText(str(self.page.work_root / "outgoing" / self.page.request_number()))
         self._describe()

@@ -29,6 +29,7 @@ from app.jobs import Job, error_text
 from app.services.errors import RuleViolation, ServiceError
 from app.services.hub import RunInfo, load_links, load_review, why
 from app.views.hub.charts import LevelChart, WeightHistogram, WeightWaterfall, weight_of
+from app.views.hub.common import fill_runs
 from app.views.list_page import SEARCH_DELAY_MS
 from app.views.request_detail import SimpleTable
 from app.views.table import RIGHT, Column, column_cache
@@ -353,14 +354,7 @@ class ResultsTab(QWidget):
     def refresh(self) -> None:
         rid = self.page.request_id()
         runs = list(reversed(self.page.hub.runs(rid))) if rid is not None else []
-        current = self.runs.currentData()
-        self.runs.blockSignals(True)
-        self.runs.clear()
-        for r in runs:
-            self.runs.addItem(run_label(r), r.id)
-        index = self.runs.findData(current)
-        self.runs.setCurrentIndex(index if index >= 0 else 0)
-        self.runs.blockSignals(False)
+        fill_runs(self.runs, runs, run_label)
         self._runs = {r.id: r for r in runs}
         self._show()
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from app.services.errors import ServiceError
 from app.services.hub import RunInfo, load_review, why
 from app.views.hub.charts import WeightWaterfall, weight_of
-from app.views.hub.common import Notice, attempt
+from app.views.hub.common import Notice, attempt, fill_runs
 from app.views.widgets import heading
 
 HIGHLIGHT = "#ffd28a"
@@ -129,14 +129,7 @@ class ReviewTab(QWidget):
     def refresh(self) -> None:
         rid = self.page.request_id()
         runs = [r for r in self.page.hub.runs(rid) if r.destroyed_at is None] if rid is not None else []
-        current = self.runs.currentData()
-        self.runs.blockSignals(True)
-        self.runs.clear()
-        for r in runs:
-            self.runs.addItem(f"Run {r.id} — {r.finished_at:%Y-%m-%d %H:%M} UTC — {r.method}", r.id)
-        index = self.runs.findData(current)
-        self.runs.setCurrentIndex(index if index >= 0 else self.runs.count() - 1)
-        self.runs.blockSignals(False)
+        fill_runs(self.runs, runs, lambda r: f"Run {r.id} — {r.finished_at:%Y-%m-%d %H:%M} UTC — {r.method}")
         self.load()
 
     def load(self) -> None:
