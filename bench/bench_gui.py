@@ -48,31 +48,12 @@ def cold_start(store: Path, runs: int) -> None:
 
 
 def big_list(runs: int) -> None:
-    from dataclasses import dataclass
-    from datetime import date, timedelta
-
     from PySide6.QtWidgets import QApplication
 
     from app.views.list_page import ListPage
-    from app.views.table import Column, cents, humanise
+    from bench.list_rows import COLUMNS, make_rows
 
-    @dataclass(frozen=True)
-    class Row:
-        id: int
-        number: str
-        title: str
-        stage: str
-        agency: str
-        received: date
-        fee_cents: int
-
-    stages = ["inquiry", "logged", "drafting", "board_review", "approved", "closed"]
-    rows = [Row(i, f"Q{i:06d}", f"Outcomes study {i * 7919 % 100_003}", stages[i % 6], ("SDE", "DOL", "OEC")[i % 3],
-                date(2015, 1, 1) + timedelta(days=i % 3650), (i * 37) % 500_000) for i in range(100_000)]
-    columns = [Column("number", "Number", "number"), Column("title", "Title", "title"),
-               Column("stage", "Stage", "stage", display=humanise, filterable=True),
-               Column("agency", "Agency", "agency", filterable=True), Column("received", "Received", "received"),
-               Column("fee", "Fee", "fee_cents", display=cents)]
+    rows, columns = make_rows(100_000), COLUMNS
     app = QApplication.instance() or QApplication([])
     show, search, column, sort = [], [], [], []
     cpu: dict[str, list[float]] = {"show": [], "search": [], "column": [], "sort": []}

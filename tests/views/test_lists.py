@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from openpyxl import load_workbook
@@ -11,38 +10,7 @@ from PySide6.QtCore import Qt
 
 from app.export import neutralise_cell
 from app.views.list_page import ListPage
-from app.views.table import Column, cents, humanise
-
-STAGES = ["inquiry", "logged", "drafting", "board_review", "approved", "closed"]
-AGENCIES = ["SDE", "DOL", "OEC", "CSCU", "UCONN"]
-
-
-@dataclass(frozen=True)
-class Row:
-    id: int
-    number: str
-    title: str
-    stage: str
-    agency: str
-    received: date
-    fee_cents: int | None
-
-
-COLUMNS = [
-    Column("number", "Number", "number"),
-    Column("title", "Title", "title"),
-    Column("stage", "Stage", "stage", display=humanise, filterable=True),
-    Column("agency", "Agency", "agency", filterable=True),
-    Column("received", "Received", "received"),
-    Column("fee", "Fee", "fee_cents", display=cents),
-]
-
-
-def make_rows(n: int) -> list[Row]:
-    start = date(2015, 1, 1)
-    return [Row(i, f"Q{i:06d}", f"Outcomes study {i * 7919 % 100_003}", STAGES[i % 6], AGENCIES[i % 5],
-                start + timedelta(days=i % 3650), None if i % 11 == 0 else (i * 37) % 500_000)
-            for i in range(n)]
+from bench.list_rows import COLUMNS, Row, make_rows
 
 
 @pytest.fixture(scope="module")
