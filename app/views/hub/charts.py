@@ -15,6 +15,15 @@ DISAGREE = "#D55E00"
 THRESHOLD = "#009E73"
 
 
+def _canvas(widget: QWidget) -> tuple[QPainter, dict]:
+    """A painter on ``widget`` with its background filled, and the scheme's colours."""
+    c = colours()
+    p = QPainter(widget)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.fillRect(widget.rect(), QColor(c["base"]))
+    return p, c
+
+
 def weight_of(probability: float) -> float:
     """Match weight (log2 odds) of a match probability."""
     p = min(max(probability, 1e-12), 1 - 1e-12)
@@ -48,10 +57,7 @@ class WeightHistogram(QWidget):
         self.update()
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
-        c = colours()
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor(c["base"]))
+        p, c = _canvas(self)
         if len(self.edges) < 2 or not self.counts:
             p.setPen(QColor(c["muted"]))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No run yet")
@@ -124,10 +130,7 @@ class WeightWaterfall(QWidget):
         self.update()
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
-        c = colours()
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor(c["base"]))
+        p, c = _canvas(self)
         if not self.parts:
             p.setPen(QColor(c["muted"]))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Select a pair to see why it scored as it did")
@@ -237,10 +240,7 @@ class LevelChart(QWidget):
         return super().event(event)
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
-        c = colours()
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor(c["base"]))
+        p, c = _canvas(self)
         self._rows = []
         rows = sum(len(levels) for _, levels in self.groups)
         if not rows:
