@@ -28,6 +28,7 @@ from typing import Callable, Iterator, TypeVar
 T = TypeVar("T")
 _TOKEN = struct.Struct("=I")
 _MAX_TASKS = 200_000      # task numbers must fit the token pipe (1 MiB, the unprivileged maximum on Linux)
+_RESULT_PIPE = 1 << 20     # bytes: /proc/sys/fs/pipe-max-size's default
 PAIR_COMPARISONS = 1_000_000   # pairs x comparisons (~0.1 s of work) from which a helper pays for itself
 _forced: bool | None = None
 
@@ -152,6 +153,11 @@ class _Helper:
         finally:
             os.close(token_w)   # readers see the end of the pipe once every task is taken
         receive, send = Pipe(duplex=False)
+        # Each refill of the result pipe waits for this process's reader thread to get the GIL, which a busy
+        # main thread yields only every few milliseconds: at the default 64 KiB the helper sat blocked on a
+        # full pipe (~13 MB/s; a 100k file's frame is 8 MB). The unprivileged maximum makes that rare.
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(send.fileno(), fcntl.F_SETPIPE_SZ, _RESULT_PIPE)
         parent = os.getpid()
         try:
             pid = os.fork()
