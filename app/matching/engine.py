@@ -529,9 +529,13 @@ class Scoring:
                "decision": np.where(p >= threshold, "match", "non-match")}
         for k, comp in enumerate(self.comparisons):
             labels = np.asarray(comp.labels, dtype=object)
-            for side, frame, idx in (("left", coded.left_frame, li), ("right", coded.right_frame, ri)):
-                values = frame[comp.field].iloc[idx].astype("string").to_numpy(dtype=object, na_value="")
-                out[f"{comp.name}_{side}"] = values
+            fc = coded.field(comp.field)
+            # Each value's text from the field's vocabulary, "" (the appended last entry) where missing: the
+            # text pandas' astype("string") gives, without its per-value missing check (~3 ms a column).
+            text = coded.derived(("text", comp.field), lambda: np.append(
+                fc.vocab.astype(str).astype(object) if fc.vocab.dtype != object else fc.vocab, ""))
+            for side, codes, idx in (("left", fc.left, li), ("right", fc.right, ri)):
+                out[f"{comp.name}_{side}"] = text[codes[idx]]
             out[f"{comp.name}_level"] = labels[levels[:, k]]
         return pd.DataFrame(out)
 
