@@ -217,45 +217,58 @@ def _json_default(value):
     raise TypeError(f"not JSON serialisable: {type(value)}")
 
 
-def _tsv_text(frame: pd.DataFrame, floats: tuple[str, ...]) -> tuple[str, int]:
-    """A TSV's text and rows: text cells made spreadsheet-safe, the `floats` columns with six decimals
-    (NaN blank)."""
-    columns = []
+def _tsv_cells(frame: pd.DataFrame, floats: tuple[str, ...]) -> dict[str, list[str]]:
+    """Each column's TSV cells: text made spreadsheet-safe, the `floats` columns with six decimals (NaN
+    blank)."""
+    columns = {}
     for col in frame.columns:
         if col in floats:
             values = frame[col].to_numpy(dtype=np.float64)
             cells = [f"{v:.6f}" for v in values.tolist()]
             for i in np.flatnonzero(np.isnan(values)).tolist():
                 cells[i] = ""
-            columns.append(cells)
+            columns[col] = cells
         else:
-            columns.append(excel_safe_cells(frame[col]))
-    # Joined by hand: pandas' to_csv formats cell by cell through several layers and took ~1 s at 100k.
-    lines = ["\t".join(frame.columns), *map("\t".join, zip(*columns))]
-    return "\n".join(lines) + "\n", len(frame)
+            columns[col] = excel_safe_cells(frame[col])
+    return columns
 
 
-def _tsv_texts(tables: dict[str, tuple[pd.DataFrame, tuple[str, ...]]]) -> dict[str, tuple[str, int]]:
-    """`_tsv_text` of each table, two at a time when they are large (app.matching.parallel)."""
-    names = list(tables)
-    shared = parallel.worth_it(sum(len(frame) for frame, _ in tables.values()), TSV_PARALLEL_ROWS)
-    return dict(zip(names, parallel.map_tasks(lambda i: _tsv_text(*tables[names[i]]), len(names), parallel=shared)))
+def _tsv_texts(tables: list[tuple[pd.DataFrame, tuple[str, ...], dict[str, list[str]]]]) -> dict[str, tuple[str, int]]:
+    """TSV text and rows of each output file, as ``{file: (text, rows)}``.
+
+    tables: (frame, its float columns, {file: the frame's columns it holds}): files cut from one frame (the
+    ID matrix from the crosswalk) share its cells. The frames are made two at a time when they are large
+    (app.matching.parallel).
+    """
+    def texts(i: int) -> dict[str, tuple[str, int]]:
+        frame, floats, files = tables[i]
+        cells = _tsv_cells(frame, floats)
+        # Joined by hand: pandas' to_csv formats cell by cell through several layers and took ~1 s at 100k.
+        return {name: ("\n".join(["\t".join(cols), *map("\t".join, zip(*(cells[c] for c in cols)))]) + "\n",
+                       len(frame)) for name, cols in files.items()}
+
+    shared = parallel.worth_it(sum(len(frame) for frame, _, _ in tables), TSV_PARALLEL_ROWS)
+    out: dict[str, tuple[str, int]] = {}
+    for part in parallel.map_tasks(texts, len(tables), parallel=shared):
+        out.update(part)
+    return out
 
 
 def _write(outputs: _Outputs, mode: str, result: engine.MatchResult, reads, frames) -> None:
     floats = ("match_probability", "match_weight")
+    review = (result.review, floats, {"review.tsv": list(result.review.columns)})
     if mode == "link":
-        text = _tsv_texts({"crosswalk.tsv": (result.crosswalk, floats), "review.tsv": (result.review, floats),
-                           "id_matrix.tsv": (result.crosswalk[["left_id", "right_id"]], ())})
+        # The deliverable ID matrix: synthetic IDs of linked records only, no scores and no personal fields.
+        text = _tsv_texts([(result.crosswalk, floats, {"crosswalk.tsv": list(result.crosswalk.columns),
+                                                       "id_matrix.tsv": ["left_id", "right_id"]}), review])
         outputs.tsv("crosswalk.tsv", text["crosswalk.tsv"])
         # Level codes only (no values): each crosswalk row's level per comparison, in run.json's order, for
         # the hub's "why" of any linked pair. Binary: a text copy cost ~0.1 s at 100k pairs.
         outputs.adopt("crosswalk_levels.npy", lambda tmp: _save_array(tmp, result.levels), rows=len(result.levels))
-        # The deliverable: synthetic IDs of linked records only, no scores and no personal fields.
         outputs.tsv("id_matrix.tsv", text["id_matrix.tsv"])
     else:
-        text = _tsv_texts({"clusters.tsv": (result.clusters, ()), "review.tsv": (result.review, floats),
-                           "id_matrix.tsv": (result.clusters[["cluster_id", "record_id"]], ())})
+        text = _tsv_texts([(result.clusters, (), {"clusters.tsv": list(result.clusters.columns),
+                                                  "id_matrix.tsv": ["cluster_id", "record_id"]}), review])
         outputs.tsv("clusters.tsv", text["clusters.tsv"])
         outputs.tsv("id_matrix.tsv", text["id_matrix.tsv"])
     outputs.tsv("review.tsv", text["review.tsv"])
