@@ -4,14 +4,20 @@ Greedy takes pairs in order of weight and keeps a pair when neither record is ta
 comes out of rounds of "mutual best" selection (a pair that is the best remaining for both its records can
 never be blocked by a better pair), with no Python loop over pairs: each round finds every record's best
 remaining pair with one ``np.minimum.at`` over positions. Ties are broken by record position, so the result
-is reproducible. Wage 100k (1.04M candidates, 76k kept): 0.29–0.35 s, against 0.44–0.47 s for a plain loop
-over the sorted pairs and about twice that for the earlier rounds through pandas' ``duplicated``.
+is reproducible.
+
+The rounds run on one window of the sorted pairs at a time. Greedy's choices among the best pairs never
+depend on worse ones, so a window's pairs are settled (kept, or blocked by a kept pair) before the next
+window starts; the long chains of records whose best pair is blocked then stay inside small windows instead
+of keeping the whole list active for ~80 rounds. Wage 100k (372k pairs after the deterministic passes):
+0.10 s against 0.17 s for rounds over the whole list, and ~0.42 s for a plain loop over the sorted pairs.
 """
 from __future__ import annotations
 
 import numpy as np
 
 _NONE = np.iinfo(np.int64).max
+WINDOW = 32_768   # sorted pairs settled at a time (16k-64k measured alike)
 
 
 def greedy_one_to_one(left: np.ndarray, right: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -26,18 +32,20 @@ def greedy_one_to_one(left: np.ndarray, right: np.ndarray, weight: np.ndarray) -
     best_r = np.full(int(ro.max()) + 1, _NONE, np.int64)
     taken_l = np.zeros(len(best_l), bool)
     taken_r = np.zeros(len(best_r), bool)
-    active = np.arange(len(order))
     chosen = []
-    while len(active):
-        la, ra = lo[active], ro[active]
-        position = np.arange(len(active))
-        best_l[la] = _NONE
-        best_r[ra] = _NONE
-        np.minimum.at(best_l, la, position)
-        np.minimum.at(best_r, ra, position)
-        mutual = (best_l[la] == position) & (best_r[ra] == position)
-        chosen.append(active[mutual])
-        taken_l[la[mutual]] = True
-        taken_r[ra[mutual]] = True
-        active = active[~(taken_l[la] | taken_r[ra])]
+    for start in range(0, len(order), WINDOW):
+        active = np.arange(start, min(start + WINDOW, len(order)))
+        active = active[~(taken_l[lo[active]] | taken_r[ro[active]])]
+        while len(active):   # the first active pair is always mutual best: every round keeps one or more
+            la, ra = lo[active], ro[active]
+            position = np.arange(len(active))
+            best_l[la] = _NONE
+            best_r[ra] = _NONE
+            np.minimum.at(best_l, la, position)
+            np.minimum.at(best_r, ra, position)
+            mutual = (best_l[la] == position) & (best_r[ra] == position)
+            chosen.append(active[mutual])
+            taken_l[la[mutual]] = True
+            taken_r[ra[mutual]] = True
+            active = active[~(taken_l[la] | taken_r[ra])]
     return order[np.sort(np.concatenate(chosen))]

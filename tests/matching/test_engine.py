@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.matching import engine
+from app.matching import assign, engine
 from app.matching.assign import greedy_one_to_one
 from app.matching.cluster import best_links, components
 from app.matching.fellegi_sunter import choose_threshold, estimate_lambda, level_weights, run_em
@@ -56,7 +56,9 @@ def test_threshold_maximises_expected_f1():
     assert cut == best
 
 
-def test_greedy_assignment_matches_a_plain_greedy_loop():
+@pytest.mark.parametrize("window", [1, 7, 64, 32_768])   # windows of the sorted pairs settled at a time
+def test_greedy_assignment_matches_a_plain_greedy_loop(monkeypatch, window):
+    monkeypatch.setattr(assign, "WINDOW", window)
     rng = np.random.default_rng(3)
     left, right = rng.integers(0, 40, 400), rng.integers(0, 40, 400)
     weight = rng.normal(size=400).round(1)   # ties on purpose
