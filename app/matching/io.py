@@ -29,7 +29,7 @@ import pandas as pd
 from app.export import FORMULA_STARTS, PLAIN_NUMBER
 from app.matching import parallel
 from app.matching.standardise import (INPUT_COLUMNS, WAGE_COLUMNS, check_dates, check_genders, check_hs_codes,
-                                      check_ssns, raw_text, standardise)
+                                      check_ssns, raw_text, standardise_coded)
 
 REPORT_COLUMNS = ("row_number", "record_id", "field", "reason")
 _IDENTIFYING = ("LastName", "FirstName", "MiddleName", "DOB", "SSN", "SASID", "FirstInitial")
@@ -817,22 +817,22 @@ _RISKY_LINE_START = re.compile(r"^[=+\-@]", re.MULTILINE)
 
 def read_and_standardise(paths: list[str | Path], column_maps: list[Mapping[str, str] | None], *,
                          encoding: str | None = None, after: Callable[[int, int], None] | None = None,
-                         ) -> list[tuple[ReadResult, pd.DataFrame, float, float]]:
-    """`read_matching_file` and `standardise` for each file, two at a time when the files are large.
+                         ) -> list[tuple[ReadResult, pd.DataFrame, float, float, dict]]:
+    """`read_matching_file` and `standardise_coded` for each file, two at a time when the files are large.
 
     Returns per file (its ReadResult with ``frame`` emptied, since the raw text is not needed again; the
-    standardised frame; seconds reading; seconds standardising). The second file is read by a forked
+    standardised frame; seconds reading; seconds standardising; the frame's name codes). The second file is read by a forked
     helper process where `app.matching.parallel` allows; the results and errors are the same either way
     (the first file's error comes first). ``after(done, count)`` is called as files finish (a cancel
     point: an exception from it stops the work).
     """
-    def one(i: int) -> tuple[ReadResult, pd.DataFrame, float, float]:
+    def one(i: int) -> tuple[ReadResult, pd.DataFrame, float, float, dict]:
         started = time.perf_counter()
         result = read_matching_file(paths[i], column_map=column_maps[i], encoding=encoding)
         read = time.perf_counter()
-        std = standardise(result.frame)
+        std, name_codes = standardise_coded(result.frame)
         result.frame = result.frame.iloc[:0]
-        return result, std, read - started, time.perf_counter() - read
+        return result, std, read - started, time.perf_counter() - read, name_codes
 
     size = 0
     for path in paths:

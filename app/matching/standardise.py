@@ -58,6 +58,14 @@ def raw_text(frame: pd.DataFrame, column: str) -> np.ndarray:
     return values
 
 
+def _value_codes(codes: np.ndarray, per_value) -> tuple[np.ndarray, np.ndarray]:
+    """``(code per row, distinct values)`` of a column spread from per-distinct-value results: the
+    factorisation of the column in order of first appearance (-1 = missing), found from the distinct values
+    alone."""
+    small, uniques = pd.factorize(np.asarray(per_value, dtype=object), use_na_sentinel=True)
+    return np.append(small, -1).astype(np.int32)[codes], np.asarray(uniques, dtype=object)
+
+
 def _spread_string(codes: np.ndarray, per_value, index: pd.Index) -> pd.Series:
     """Per-distinct-value results back onto the rows as a ``string`` column (code -1, missing, gives <NA>);
     only the distinct values are converted."""
@@ -225,6 +233,12 @@ def _sasids(values: np.ndarray) -> list:
 # --- the frame --------------------------------------------------------------------------------------------
 
 def standardise(frame: pd.DataFrame, *, today: dt.date | None = None) -> pd.DataFrame:
+    """Clean fields for matching from a raw frame; see `standardise_coded`, which also returns name codes."""
+    return standardise_coded(frame, today=today)[0]
+
+
+def standardise_coded(frame: pd.DataFrame, *, today: dt.date | None = None
+                      ) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Clean fields for matching from a raw frame with canonical column names (see `read_matching_file`).
 
     Returns one row per input row, same order, a fresh RangeIndex, the columns in `STANDARD_COLUMNS`:
@@ -233,6 +247,11 @@ def standardise(frame: pd.DataFrame, *, today: dt.date | None = None) -> pd.Data
     use pandas ``string`` dtype, unusable values are <NA>. Columns the frame lacks come out all <NA>.
     ``record_id`` is SyntheticID unchanged. ``today`` fixes the two-digit-year pivot and the future-date
     check (default: the current date). Never raises on odd text; raises KeyError without SyntheticID.
+
+    Also returns the name columns' factorisation, ``{column: (int32 code per row, -1 missing; distinct
+    values in order of first appearance)}`` for `encoding.NAME_FIELDS`: what pd.factorize of each column
+    gives, found from the distinct raw values (the engine's joint name vocabulary then costs ~0.01 s, not
+    ~0.14 s, at 100k rows).
     """
     if "SyntheticID" not in frame.columns:
         raise KeyError("standardise needs a SyntheticID column")
@@ -244,20 +263,25 @@ def standardise(frame: pd.DataFrame, *, today: dt.date | None = None) -> pd.Data
     out["gender"] = _spread_string(codes, gender_per_value, index)
     gender_key = np.array([{"M": 1, "F": 2}.get(g, 0) for g in gender_per_value] + [0], dtype=np.int64)[codes]
 
+    name_codes = {}
     codes, values = _distinct(frame, "LastName")
     parsed = [names.surname(v) for v in values]
     for i, column in enumerate(("last_name", "last_name_first", "last_name_last", "suffix")):
         out[column] = _spread_string(codes, [p[i] for p in parsed], index)
+        if column != "suffix":
+            name_codes[column] = _value_codes(codes, [p[i] for p in parsed])
 
     codes, values = _distinct(frame, "MiddleName")
     parsed = [names.given_name(v) for v in values]
     out["middle_name"] = _spread_string(codes, [p[0] for p in parsed], index)
+    name_codes["middle_name"] = _value_codes(codes, [p[0] for p in parsed])
     middle_suffix = _spread_string(codes, [p[1] for p in parsed], index)
 
     codes, values = _distinct(frame, "FirstName")
     parsed = [names.given_name(v) for v in values]
     first_values = np.array([p[0] for p in parsed] + [None], dtype=object)
     out["first_name"] = _spread_string(codes, first_values[:-1], index)
+    name_codes["first_name"] = _value_codes(codes, first_values[:-1])
     first_suffix = _spread_string(codes, [p[1] for p in parsed], index)
     out["suffix"] = out["suffix"].fillna(first_suffix).fillna(middle_suffix)
     out["first_initial"] = _spread_string(codes, [v[0] if v else None for v in first_values[:-1]], index)
@@ -266,6 +290,7 @@ def standardise(frame: pd.DataFrame, *, today: dt.date | None = None) -> pd.Data
     canonical = [None if (n := first_values[p // 3]) is None
                  else names.canonical_given_name(n, (None, "M", "F")[p % 3]) for p in pairs]
     out["first_name_canonical"] = _spread_string(pair_codes, canonical, index)
+    name_codes["first_name_canonical"] = _value_codes(pair_codes, canonical)
 
     if "FirstInitial" in frame.columns:
         codes, values = _distinct(frame, "FirstInitial")
@@ -284,4 +309,4 @@ def standardise(frame: pd.DataFrame, *, today: dt.date | None = None) -> pd.Data
     out["sasid"] = _spread_string(codes, _sasids(values), index)
     codes, values = _distinct(frame, "HighSchoolCode")
     out["hs_code"] = _spread_string(codes, check_hs_codes(values)[0], index)
-    return pd.DataFrame({c: out[c] for c in STANDARD_COLUMNS}, index=index)
+    return pd.DataFrame({c: out[c] for c in STANDARD_COLUMNS}, index=index), name_codes

@@ -4,8 +4,10 @@ import pytest
 
 from app.matching.blocking import iter_pairs, plan, sample_rule_pairs
 from app.matching.comparisons import compute_levels, tf_adjustment
-from app.matching.encoding import Coded
+from app.matching.encoding import NAME_FIELDS, Coded
 from app.matching.method import load_method
+from app.matching.standardise import standardise_coded
+from bench.generate import generate
 from tests.matching.synth import make_pair, standard_frame
 
 
@@ -137,3 +139,21 @@ def test_one_edit_check_agrees_with_rapidfuzz_damerau_levenshtein():
         for words in (None, coded.char_words("ssn")):
             got = _within_one_edit(coded.char_matrix("ssn"), codes_vocab, a, b, words)
             assert (got == expected).all()
+
+
+@pytest.mark.parametrize("case", ["full", "wage", "dedupe"])
+def test_name_codes_from_standardise_give_the_vocabulary_factorising_every_row_gives(case):
+    generated = generate(case, 3000, seed=4)
+    raws = [generated.left] if case == "dedupe" else [generated.left, generated.right]
+    coded = [standardise_coded(raw.iloc[::-1].reset_index(drop=True)) for raw in raws]   # any row order
+    frames, hints = [c[0] for c in coded], [c[1] for c in coded]
+    assert hints[0]["first_name"][0].min() == -1   # missing names are in the data
+    fast, slow = Coded(*frames, name_codes=hints), Coded(*frames)
+    fast._encode = lambda names: pytest.fail(f"factorised every row of {names}")
+    for name in NAME_FIELDS:
+        a, b = fast.field(name), slow.field(name)
+        assert list(a.vocab) == list(b.vocab), name
+        assert np.array_equal(a.left, b.left) and np.array_equal(a.right, b.right), name
+    # Codes of another frame are not used: the result is the rows' own factorisation.
+    wrong = Coded(*frames, name_codes=[{k: (v[0][:-1], v[1]) for k, v in h.items()} for h in hints])
+    assert list(wrong.field("last_name").vocab) == list(slow.field("last_name").vocab)
