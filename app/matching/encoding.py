@@ -36,11 +36,11 @@ class Coded:
     """Integer-coded view of two standardised frames (link) or of one frame against itself (dedupe)."""
 
     def __init__(self, left: pd.DataFrame, right: pd.DataFrame | None = None,
-                 name_codes: list[dict[str, tuple[np.ndarray, np.ndarray]]] | None = None):
-        """name_codes: per frame, `standardise.standardise_coded`'s factorisation of that very frame's name
+                 value_codes: list[dict[str, tuple[np.ndarray, np.ndarray]]] | None = None):
+        """value_codes: per frame, `standardise.standardise_coded`'s factorisation of that very frame's text
         columns; the same codes come out, faster."""
         self.dedupe = right is None
-        self._name_codes = name_codes
+        self._value_codes = value_codes
         self.left_frame = left
         self.right_frame = left if right is None else right
         self.n_left = len(left)
@@ -89,47 +89,41 @@ class Coded:
 
     def _encode(self, names) -> dict[str, FieldCodes]:
         frames = self._frames()
-        parts = [self._column(f, n) for n in names for f in frames]
-        if all(pd.api.types.is_numeric_dtype(part.dtype) for part in parts):
-            values = pd.concat(parts, ignore_index=True).astype("Int64")
+        hints = self._value_codes
+        if hints is not None and len(hints) == len(frames) and all(
+                name in h and len(h[name][0]) == len(f) for h, f in zip(hints, frames) for name in names):
+            # Each column's distinct values in order of first appearance, in the order factorising the rows
+            # below would meet them: factorising these gives the same vocabulary (a value's first row falls in
+            # its first column and frame, where its order of appearance is kept) from a fraction of the values.
+            parts = [h[n] for n in names for h in hints]
+            joint, uniques = pd.factorize(np.concatenate([np.empty(0, object), *(values for _, values in parts)]))
+            chunks, pos = [], 0
+            for own, values in parts:
+                chunks.append(np.append(joint[pos:pos + len(values)], -1).astype(np.int32)[own])   # -1 stays -1
+                pos += len(values)
+            vocab = np.asarray(uniques, dtype=object)
         else:
-            # Plain objects hash with Python's cached str hashes: twice as fast as pandas' string dtype.
-            # Missing values stay pd.NA, which factorize codes -1 like None.
-            values = np.concatenate([np.asarray(part.array, dtype=object) for part in parts])
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        codes = codes.astype(np.int32)
-        vocab = (np.asarray(uniques, dtype=np.int64) if pd.api.types.is_numeric_dtype(uniques.dtype)
-                 else np.asarray(uniques, dtype=object))
-        out, pos = {}, 0
-        for n in names:
-            chunks = []
-            for f in frames:
-                chunks.append(codes[pos:pos + len(f)])
-                pos += len(f)
-            left = chunks[0]
-            out[n] = FieldCodes(left, left if self.dedupe else chunks[1], vocab)
+            parts = [self._column(f, n) for n in names for f in frames]
+            if all(pd.api.types.is_numeric_dtype(part.dtype) for part in parts):
+                values = pd.concat(parts, ignore_index=True).astype("Int64")
+            else:
+                # Plain objects hash with Python's cached str hashes: twice as fast as pandas' string dtype.
+                # Missing values stay pd.NA, which factorize codes -1 like None.
+                values = np.concatenate([np.asarray(part.array, dtype=object) for part in parts])
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            codes = codes.astype(np.int32)
+            vocab = (np.asarray(uniques, dtype=np.int64) if pd.api.types.is_numeric_dtype(uniques.dtype)
+                     else np.asarray(uniques, dtype=object))
+            bounds = np.cumsum([0, *(len(part) for part in parts)])
+            chunks = [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        out = {}
+        for i, n in enumerate(names):
+            left = chunks[i * len(frames)]
+            out[n] = FieldCodes(left, left if self.dedupe else chunks[i * len(frames) + 1], vocab)
         return out
 
     def _encode_names(self):
-        hints, frames = self._name_codes, self._frames()
-        if hints is None or len(hints) != len(frames) or any(
-                name not in h or len(h[name][0]) != len(f) for h, f in zip(hints, frames) for name in NAME_FIELDS):
-            self._fields.update(self._encode(NAME_FIELDS))
-            return
-        # Each column's distinct values in order of first appearance, columns and frames in `_encode`'s order:
-        # factorising them gives the vocabulary factorising every row would (a value's first row falls in its
-        # first column and frame, where its order of appearance is kept), from a fraction of the values.
-        parts = [h[name] for name in NAME_FIELDS for h in hints]
-        joint, uniques = pd.factorize(np.concatenate([np.empty(0, object), *(values for _, values in parts)]))
-        vocab = np.asarray(uniques, dtype=object)
-        codes, pos = [], 0
-        for own, values in parts:
-            mapping = np.append(joint[pos:pos + len(values)], -1).astype(np.int32)
-            codes.append(mapping[own])   # -1 (missing) picks the appended -1
-            pos += len(values)
-        for i, name in enumerate(NAME_FIELDS):
-            left = codes[i * len(frames)]
-            self._fields[name] = FieldCodes(left, left if self.dedupe else codes[i * len(frames) + 1], vocab)
+        self._fields.update(self._encode(NAME_FIELDS))
 
     def vocab_map(self, field: str, key: Key) -> np.ndarray:
         """Code of `key` for every vocabulary code of `field` (key must be a function of the field's value)."""

@@ -118,22 +118,22 @@ def check_cutoffs(threshold: float | None = None, lower: float | None = None, up
 def prepare_link(left_std: pd.DataFrame, right_std: pd.DataFrame, method: Method, *,
                  registry: Registry | None = None, seed: int = 1, labelled_pairs: pd.DataFrame | None = None,
                  progress: Progress | None = None, cancel: threading.Event | None = None,
-                 chunk_pairs: int = 2_000_000, name_codes: list[dict] | None = None) -> Scoring:
+                 chunk_pairs: int = 2_000_000, value_codes: list[dict] | None = None) -> Scoring:
     """Score every candidate pair of two standardised frames (the slow phase of `link`); see `link`.
 
-    name_codes: optional, the two frames' name codes from `standardise.standardise_coded` (a faster start).
+    value_codes: optional, the two frames' value codes from `standardise.standardise_coded` (a faster start).
     """
     options = _Options(seed, chunk_pairs, labelled_pairs)
-    return Scoring(Coded(left_std, right_std, name_codes), method, registry, options, progress, cancel).score()
+    return Scoring(Coded(left_std, right_std, value_codes), method, registry, options, progress, cancel).score()
 
 
 def prepare_dedupe(std: pd.DataFrame, method: Method, *, registry: Registry | None = None, seed: int = 1,
                    labelled_pairs: pd.DataFrame | None = None, progress: Progress | None = None,
                    cancel: threading.Event | None = None, chunk_pairs: int = 2_000_000,
-                   name_codes: list[dict] | None = None) -> Scoring:
+                   value_codes: list[dict] | None = None) -> Scoring:
     """Score every candidate pair within one standardised frame (the slow phase of `dedupe`)."""
     options = _Options(seed, chunk_pairs, labelled_pairs)
-    return Scoring(Coded(std, name_codes=name_codes), method, registry, options, progress, cancel).score()
+    return Scoring(Coded(std, value_codes=value_codes), method, registry, options, progress, cancel).score()
 
 
 def link(left_std: pd.DataFrame, right_std: pd.DataFrame, method: Method, *, registry: Registry | None = None,

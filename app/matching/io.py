@@ -821,7 +821,7 @@ def read_and_standardise(paths: list[str | Path], column_maps: list[Mapping[str,
     """`read_matching_file` and `standardise_coded` for each file, two at a time when the files are large.
 
     Returns per file (its ReadResult with ``frame`` emptied, since the raw text is not needed again; the
-    standardised frame; seconds reading; seconds standardising; the frame's name codes). The second file is read by a forked
+    standardised frame; seconds reading; seconds standardising; the frame's value codes). The second file is read by a forked
     helper process where `app.matching.parallel` allows; the results and errors are the same either way
     (the first file's error comes first). ``after(done, count)`` is called as files finish (a cancel
     point: an exception from it stops the work).
@@ -830,9 +830,9 @@ def read_and_standardise(paths: list[str | Path], column_maps: list[Mapping[str,
         started = time.perf_counter()
         result = read_matching_file(paths[i], column_map=column_maps[i], encoding=encoding)
         read = time.perf_counter()
-        std, name_codes = standardise_coded(result.frame)
+        std, value_codes = standardise_coded(result.frame)
         result.frame = result.frame.iloc[:0]
-        return result, std, read - started, time.perf_counter() - read, name_codes
+        return result, std, read - started, time.perf_counter() - read, value_codes
 
     size = 0
     for path in paths:

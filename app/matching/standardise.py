@@ -58,12 +58,30 @@ def raw_text(frame: pd.DataFrame, column: str) -> np.ndarray:
     return values
 
 
+def _first_appearance(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same grouping renumbered in order of first appearance, unused values dropped: what pd.factorize
+    of the column itself gives."""
+    renumbered, seen = pd.factorize(codes)   # `seen` holds -1 too where values are missing
+    present = seen >= 0
+    relabel = np.full(len(seen), -1, np.int32)
+    relabel[present] = np.arange(int(present.sum()), dtype=np.int32)
+    return relabel[renumbered], np.asarray(values, dtype=object)[seen[present]]
+
+
 def _value_codes(codes: np.ndarray, per_value) -> tuple[np.ndarray, np.ndarray]:
-    """``(code per row, distinct values)`` of a column spread from per-distinct-value results: the
-    factorisation of the column in order of first appearance (-1 = missing), found from the distinct values
-    alone."""
-    small, uniques = pd.factorize(np.asarray(per_value, dtype=object), use_na_sentinel=True)
-    return np.append(small, -1).astype(np.int32)[codes], np.asarray(uniques, dtype=object)
+    """``(code per row, distinct values)`` of a column spread from per-distinct-value results (-1 = missing),
+    found from the distinct values alone."""
+    small, values = pd.factorize(np.asarray(per_value, dtype=object), use_na_sentinel=True)
+    return _first_appearance(np.append(small, -1).astype(np.int32)[codes], np.asarray(values, dtype=object))
+
+
+def _filled_codes(first: tuple[np.ndarray, np.ndarray], then: tuple[np.ndarray, np.ndarray]):
+    """`_value_codes` of a column whose missing values were filled from another column."""
+    joint, values = pd.factorize(np.concatenate([np.empty(0, object), first[1], then[1]]))
+    to_joint = np.append(joint, -1).astype(np.int32)   # code -1 (missing) picks the appended -1
+    codes = np.where(first[0] >= 0, to_joint[first[0]],
+                     to_joint[np.where(then[0] >= 0, then[0] + len(first[1]), -1)])
+    return _first_appearance(codes, np.asarray(values, dtype=object))
 
 
 def _spread_string(codes: np.ndarray, per_value, index: pd.Index) -> pd.Series:
@@ -248,54 +266,58 @@ def standardise_coded(frame: pd.DataFrame, *, today: dt.date | None = None
     ``record_id`` is SyntheticID unchanged. ``today`` fixes the two-digit-year pivot and the future-date
     check (default: the current date). Never raises on odd text; raises KeyError without SyntheticID.
 
-    Also returns the name columns' factorisation, ``{column: (int32 code per row, -1 missing; distinct
-    values in order of first appearance)}`` for `encoding.NAME_FIELDS`: what pd.factorize of each column
-    gives, found from the distinct raw values (the engine's joint name vocabulary then costs ~0.01 s, not
-    ~0.14 s, at 100k rows).
+    Also returns the text columns' factorisation, ``{column: (int32 code per row, -1 missing; distinct
+    values in order of first appearance)}``: what pd.factorize of each column gives, found from the distinct
+    raw values (`encoding.Coded` then builds its vocabularies from a fraction of the values: names ~0.14 s
+    -> 0.03 s at 100k rows). SSNs and record ids, which hardly repeat, are left out.
     """
     if "SyntheticID" not in frame.columns:
         raise KeyError("standardise needs a SyntheticID column")
     index = pd.RangeIndex(len(frame))
     out: dict[str, pd.Series] = {"record_id": pd.Series(frame["SyntheticID"].astype("string").array, index=index)}
 
+    value_codes = {}
     codes, values = _distinct(frame, "Gender")
     gender_per_value = check_genders(values)[0]
     out["gender"] = _spread_string(codes, gender_per_value, index)
+    value_codes["gender"] = _value_codes(codes, gender_per_value)
     gender_key = np.array([{"M": 1, "F": 2}.get(g, 0) for g in gender_per_value] + [0], dtype=np.int64)[codes]
 
-    name_codes = {}
     codes, values = _distinct(frame, "LastName")
     parsed = [names.surname(v) for v in values]
     for i, column in enumerate(("last_name", "last_name_first", "last_name_last", "suffix")):
         out[column] = _spread_string(codes, [p[i] for p in parsed], index)
-        if column != "suffix":
-            name_codes[column] = _value_codes(codes, [p[i] for p in parsed])
+        if column != "suffix":   # filled in from the given names below
+            value_codes[column] = _value_codes(codes, [p[i] for p in parsed])
 
     codes, values = _distinct(frame, "MiddleName")
     parsed = [names.given_name(v) for v in values]
     out["middle_name"] = _spread_string(codes, [p[0] for p in parsed], index)
-    name_codes["middle_name"] = _value_codes(codes, [p[0] for p in parsed])
+    value_codes["middle_name"] = _value_codes(codes, [p[0] for p in parsed])
     middle_suffix = _spread_string(codes, [p[1] for p in parsed], index)
 
     codes, values = _distinct(frame, "FirstName")
     parsed = [names.given_name(v) for v in values]
     first_values = np.array([p[0] for p in parsed] + [None], dtype=object)
     out["first_name"] = _spread_string(codes, first_values[:-1], index)
-    name_codes["first_name"] = _value_codes(codes, first_values[:-1])
+    value_codes["first_name"] = _value_codes(codes, first_values[:-1])
     first_suffix = _spread_string(codes, [p[1] for p in parsed], index)
     out["suffix"] = out["suffix"].fillna(first_suffix).fillna(middle_suffix)
-    out["first_initial"] = _spread_string(codes, [v[0] if v else None for v in first_values[:-1]], index)
+    initials = [v[0] if v else None for v in first_values[:-1]]
+    out["first_initial"] = _spread_string(codes, initials, index)
+    value_codes["first_initial"] = _value_codes(codes, initials)
     # Nicknames depend on gender (CHRIS): resolve each distinct (first name, gender) pair once.
     pair_codes, pairs = pd.factorize(codes.astype(np.int64) * 3 + gender_key)
     canonical = [None if (n := first_values[p // 3]) is None
                  else names.canonical_given_name(n, (None, "M", "F")[p % 3]) for p in pairs]
     out["first_name_canonical"] = _spread_string(pair_codes, canonical, index)
-    name_codes["first_name_canonical"] = _value_codes(pair_codes, canonical)
+    value_codes["first_name_canonical"] = _value_codes(pair_codes, canonical)
 
     if "FirstInitial" in frame.columns:
         codes, values = _distinct(frame, "FirstInitial")
         given = [(names.given_name(v)[0] or " ")[0].strip() or None for v in values]
         out["first_initial"] = out["first_initial"].fillna(_spread_string(codes, given, index))
+        value_codes["first_initial"] = _filled_codes(value_codes["first_initial"], _value_codes(codes, given))
 
     codes, values = _distinct(frame, "DOB")
     dob = pd.array(np.append(check_dates(values, today)[0], None), dtype="Int32").take(codes, allow_fill=True)
@@ -306,7 +328,11 @@ def standardise_coded(frame: pd.DataFrame, *, today: dt.date | None = None
 
     out["ssn"] = pd.Series(pd.array(check_ssns(raw_text(frame, "SSN"))[0], dtype="string"), index=index)
     codes, values = _distinct(frame, "SASID")
-    out["sasid"] = _spread_string(codes, _sasids(values), index)
+    sasids = _sasids(values)
+    out["sasid"] = _spread_string(codes, sasids, index)
+    value_codes["sasid"] = _value_codes(codes, sasids)
     codes, values = _distinct(frame, "HighSchoolCode")
-    out["hs_code"] = _spread_string(codes, check_hs_codes(values)[0], index)
-    return pd.DataFrame({c: out[c] for c in STANDARD_COLUMNS}, index=index), name_codes
+    hs_codes = check_hs_codes(values)[0]
+    out["hs_code"] = _spread_string(codes, hs_codes, index)
+    value_codes["hs_code"] = _value_codes(codes, hs_codes)
+    return pd.DataFrame({c: out[c] for c in STANDARD_COLUMNS}, index=index), value_codes

@@ -142,18 +142,18 @@ def test_one_edit_check_agrees_with_rapidfuzz_damerau_levenshtein():
 
 
 @pytest.mark.parametrize("case", ["full", "wage", "dedupe"])
-def test_name_codes_from_standardise_give_the_vocabulary_factorising_every_row_gives(case):
+def test_value_codes_from_standardise_give_the_vocabulary_factorising_every_row_gives(case):
     generated = generate(case, 3000, seed=4)
     raws = [generated.left] if case == "dedupe" else [generated.left, generated.right]
     coded = [standardise_coded(raw.iloc[::-1].reset_index(drop=True)) for raw in raws]   # any row order
     frames, hints = [c[0] for c in coded], [c[1] for c in coded]
     assert hints[0]["first_name"][0].min() == -1   # missing names are in the data
-    fast, slow = Coded(*frames, name_codes=hints), Coded(*frames)
-    fast._encode = lambda names: pytest.fail(f"factorised every row of {names}")
-    for name in NAME_FIELDS:
+    fast, slow = Coded(*frames, value_codes=hints), Coded(*frames)
+    fast._column = lambda frame, name: pytest.fail(f"factorised every row of {name}")
+    for name in (*NAME_FIELDS, "first_initial", "gender", "sasid", "hs_code"):   # wage: initials filled in
         a, b = fast.field(name), slow.field(name)
         assert list(a.vocab) == list(b.vocab), name
         assert np.array_equal(a.left, b.left) and np.array_equal(a.right, b.right), name
     # Codes of another frame are not used: the result is the rows' own factorisation.
-    wrong = Coded(*frames, name_codes=[{k: (v[0][:-1], v[1]) for k, v in h.items()} for h in hints])
+    wrong = Coded(*frames, value_codes=[{k: (v[0][:-1], v[1]) for k, v in h.items()} for h in hints])
     assert list(wrong.field("last_name").vocab) == list(slow.field("last_name").vocab)

@@ -1,13 +1,15 @@
 """standardise: every field rule on small frames, plus properties over arbitrary text."""
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.matching import names
-from app.matching.standardise import (INPUT_COLUMNS, STANDARD_COLUMNS, check_dates, check_ssns, standardise)
+from app.matching.standardise import (INPUT_COLUMNS, STANDARD_COLUMNS, check_dates, check_ssns, standardise,
+                                      standardise_coded)
 from app.resources import resource_path
 
 TODAY = dt.date(2026, 6, 1)
@@ -199,9 +201,12 @@ cell = st.one_of(st.none(), st.text(max_size=30), st.integers(-10**12, 10**12), 
 def test_standardise_never_raises_and_keeps_rows_and_ids(rows):
     frame = pd.DataFrame(rows)
     frame["SyntheticID"] = [f"r{i}" for i in range(len(rows))]
-    out = standardise(frame, today=TODAY)
+    out, value_codes = standardise_coded(frame, today=TODAY)
     assert len(out) == len(frame)
     assert list(out["record_id"]) == list(frame["SyntheticID"])
+    for column, (codes, values) in value_codes.items():   # each column's own factorisation
+        expected_codes, expected_values = pd.factorize(np.asarray(out[column].array, dtype=object))
+        assert codes.tolist() == expected_codes.tolist() and list(values) == list(expected_values), column
     for column in ("first_name", "middle_name", "last_name", "last_name_first", "last_name_last", "suffix",
                    "first_initial", "first_name_canonical"):
         for value in out[column].dropna():
