@@ -6,6 +6,7 @@ outputs and exits with status 130. Errors a person can fix print one sentence an
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import json
 import os
@@ -168,7 +169,10 @@ def console() -> None:
 
     Every output is closed by then; Python's own teardown (pandas' modules, the run's objects) took
     another 0.1-0.2 s for nothing. An unexpected exception still ends the usual way, with its traceback.
+    Python's cycle collector is off: a run makes next to no reference cycles (peak memory unchanged), and
+    the collector kept rescanning its growing heap (~0.07 s of a wage 100k run, more in the helper).
     """
+    gc.disable()
     status = main()
     sys.stdout.flush()
     sys.stderr.flush()
