@@ -84,6 +84,20 @@ def _filled_codes(first: tuple[np.ndarray, np.ndarray], then: tuple[np.ndarray, 
     return _first_appearance(codes, np.asarray(values, dtype=object))
 
 
+def with_coded_columns(std: pd.DataFrame, value_codes: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """A standardised frame whose coded text columns were left out (to send it to another process cheaply)
+    made whole again from `standardise_coded`'s codes: the same columns, dtypes and order."""
+    columns = {}
+    for column in STANDARD_COLUMNS:
+        if column in value_codes and column not in std.columns:
+            codes, values = value_codes[column]
+            text = np.append(np.asarray(values, dtype=object), pd.NA)[codes]   # code -1 picks the NA
+            columns[column] = pd.Series(pd.arrays.StringArray(text), index=std.index)
+        else:
+            columns[column] = std[column]
+    return pd.DataFrame(columns, index=std.index)
+
+
 def _spread_string(codes: np.ndarray, per_value, index: pd.Index) -> pd.Series:
     """Per-distinct-value results back onto the rows as a ``string`` column (code -1, missing, gives <NA>);
     only the distinct values are converted."""

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from app.matching import names
 from app.matching.standardise import (INPUT_COLUMNS, STANDARD_COLUMNS, check_dates, check_ssns, standardise,
-                                      standardise_coded)
+                                      standardise_coded, with_coded_columns)
 from app.resources import resource_path
 
 TODAY = dt.date(2026, 6, 1)
@@ -215,3 +215,15 @@ def test_standardise_never_raises_and_keeps_rows_and_ids(rows):
     assert out["ssn"].dropna().str.fullmatch(r"[0-9]{9}").all()
     assert out["hs_code"].dropna().str.fullmatch(r"[0-9]{6}").all()
     assert set(out["gender"].dropna()) <= {"M", "F"}
+
+
+def test_a_frame_without_its_coded_columns_is_made_whole_from_the_codes():
+    raw = pd.DataFrame({"SyntheticID": [str(i) for i in range(6)],
+                        "LastName": ["Smith", "O'Neil-Brown", None, "smith", "", "Müller"],
+                        "FirstName": ["Chris", None, "Bill", "Chris", "Ann", "Jürgen"],
+                        "FirstInitial": ["C", "x", None, "", "A", "J"], "Gender": ["M", "F", None, "M", "f", "U"],
+                        "SASID": ["1234567890", None, "", "1234567890", "12-34", "x"]})
+    std, value_codes = standardise_coded(raw, today=TODAY)
+    slim = std.drop(columns=list(value_codes))
+    assert len(slim.columns) < len(std.columns) - 8
+    pd.testing.assert_frame_equal(with_coded_columns(slim, value_codes), std)
