@@ -66,12 +66,26 @@ class Coded:
                                                                or f[name].notna().any()) for f in self._frames())
         return self._available[name]
 
+    def ids(self, side: str) -> np.ndarray:
+        """record_id of every row of one side ("left" or "right") as an object array, made once."""
+        key = ("ids", side)
+        if key not in self._derived:
+            frame = self.left_frame if side == "left" else self.right_frame
+            self._derived[key] = frame["record_id"].to_numpy()
+        return self._derived[key]
+
     def null_rate(self, frame: pd.DataFrame, name: str) -> float:
         if name not in frame.columns or not len(frame):
             return 1.0
-        if name in self._fields and (frame is self.left_frame or frame is self.right_frame):
-            codes = self._fields[name].left if frame is self.left_frame else self._fields[name].right
-            return float((codes < 0).mean())   # missing values are exactly the -1 codes
+        if frame is self.left_frame or frame is self.right_frame:
+            # Missing values are exactly the -1 codes: no per-value missing check of a string column.
+            side = 0 if frame is self.left_frame else 1
+            if name in self._fields:
+                codes = self._fields[name].left if side == 0 else self._fields[name].right
+                return float((codes < 0).mean())
+            hint = self._value_codes[side].get(name) if self._value_codes and side < len(self._value_codes) else None
+            if hint is not None and len(hint[0]) == len(frame):
+                return float((hint[0] < 0).mean())
         return float(frame[name].isna().mean())
 
     def field(self, name: str) -> FieldCodes:

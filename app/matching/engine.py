@@ -437,7 +437,7 @@ class Scoring:
                             "review": 0})
         det_l = np.concatenate([d[1] for d in det_rows]).astype(np.int64) if det_rows else np.zeros(0, np.int64)
         det_r = np.concatenate([d[2] for d in det_rows]).astype(np.int64) if det_rows else np.zeros(0, np.int64)
-        det_pass = np.concatenate([[d[0]] * len(d[1]) for d in det_rows]) if det_rows else np.zeros(0, object)
+        det_pass = np.repeat(np.array([d[0] for d in det_rows], dtype=object), [len(d[1]) for d in det_rows])
         det_levels, det_tf = self._score_pairs(det_l, det_r)
         det_w = self._weights(det_levels, det_tf)
         li, ri, w = self.li, self.ri, self.w
@@ -479,10 +479,11 @@ class Scoring:
             "match_weight": np.concatenate([det_w, w[accept]]),
             "pass": np.concatenate([det_pass, np.full(int(accept.sum()), "probabilistic", object)]),
         })
-        left_id = coded.left_frame["record_id"].to_numpy()[pairs["left"]]
-        right_id = coded.right_frame["record_id"].to_numpy()[pairs["right"]]
-        # Fixed-width text sorts several times faster than Python str objects.
-        order = np.lexsort((right_id.astype(str), left_id.astype(str)))
+        left_id = coded.ids("left")[pairs["left"]]
+        right_id = coded.ids("right")[pairs["right"]]
+        # By left_id, then right_id: each left record is linked once (and files have unique ids), so left_id
+        # alone gives that order. Fixed-width text sorts several times faster than Python str objects.
+        order = np.argsort(left_id.astype(str), kind="stable")
         crosswalk = pd.DataFrame({
             "left_id": left_id[order], "right_id": right_id[order],
             "match_probability": pairs["match_probability"].to_numpy()[order],
@@ -527,8 +528,7 @@ class Scoring:
         li, ri, w = li[order].astype(np.int64), ri[order].astype(np.int64), w[order]
         levels, _ = self._score_pairs(li, ri)
         p = probability(w)
-        out = {"left_id": coded.left_frame["record_id"].to_numpy()[li],
-               "right_id": coded.right_frame["record_id"].to_numpy()[ri],
+        out = {"left_id": coded.ids("left")[li], "right_id": coded.ids("right")[ri],
                "match_probability": p, "match_weight": w,
                "decision": np.where(p >= threshold, "match", "non-match")}
         for k, comp in enumerate(self.comparisons):
