@@ -374,3 +374,23 @@ def test_excel_safe_neutralises_one_bad_cell_among_many_clean_ones(hostile, show
         got = mio.excel_safe(pd.Series(values, dtype=object)).tolist()
         assert got[position] == shown
         assert got[:position] + got[position + 1:] == [v if v is not None else "" for v in clean]
+
+
+@pytest.mark.parametrize("case", ["full", "wage"])
+def test_standardise_reuses_the_validations_ssn_and_date_checks(tmp_path, monkeypatch, case):
+    from app.matching import standardise as std_module
+    from bench.generate import generate
+    generated = generate(case, 2000, seed=9)
+    generated.write(tmp_path)
+    for side in ("left", "right"):
+        result = read_matching_file(tmp_path / f"{side}.tsv", today=TODAY)
+        assert set(result.checked) & {"SSN", "DOB"}
+        alone, alone_codes = std_module.standardise_coded(result.frame, today=TODAY)
+        if "DOB" in result.checked:
+            monkeypatch.setattr(std_module, "check_dates", lambda *a: pytest.fail("dates checked twice"))
+        if "SSN" in result.checked:
+            monkeypatch.setattr(std_module, "check_ssns", lambda *a: pytest.fail("SSNs checked twice"))
+        reused, reused_codes = std_module.standardise_coded(result.frame, today=TODAY, checked=result.checked)
+        monkeypatch.undo()
+        pd.testing.assert_frame_equal(reused, alone)
+        assert alone["dob"].notna().any() or alone["ssn"].notna().any()
