@@ -72,7 +72,7 @@ class ReadResult:
     sha256: str
     rows_in_file: int = 0
     ignored_columns: list[str] = field(default_factory=list)
-    checked: dict = field(default_factory=dict)   # the validation's SSN and DOB checks, for standardise_coded
+    checked: dict = field(default_factory=dict)   # the validation's column checks, for standardise_coded
 
 
 def _key(name: str) -> str:

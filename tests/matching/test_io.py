@@ -377,7 +377,7 @@ def test_excel_safe_neutralises_one_bad_cell_among_many_clean_ones(hostile, show
 
 
 @pytest.mark.parametrize("case", ["full", "wage"])
-def test_standardise_reuses_the_validations_ssn_and_date_checks(tmp_path, monkeypatch, case):
+def test_standardise_reuses_the_validations_checks(tmp_path, monkeypatch, case):
     from app.matching import standardise as std_module
     from bench.generate import generate
     generated = generate(case, 2000, seed=9)
@@ -390,6 +390,10 @@ def test_standardise_reuses_the_validations_ssn_and_date_checks(tmp_path, monkey
             monkeypatch.setattr(std_module, "check_dates", lambda *a: pytest.fail("dates checked twice"))
         if "SSN" in result.checked:
             monkeypatch.setattr(std_module, "check_ssns", lambda *a: pytest.fail("SSNs checked twice"))
+        if "Gender" in result.checked:
+            monkeypatch.setattr(std_module, "check_genders", lambda *a: pytest.fail("genders checked twice"))
+        if "HighSchoolCode" in result.checked:
+            monkeypatch.setattr(std_module, "check_hs_codes", lambda *a: pytest.fail("schools checked twice"))
         reused, reused_codes = std_module.standardise_coded(result.frame, today=TODAY, checked=result.checked)
         monkeypatch.undo()
         pd.testing.assert_frame_equal(reused, alone)
