@@ -28,8 +28,8 @@ import pandas as pd
 
 from app.export import FORMULA_STARTS, PLAIN_NUMBER
 from app.matching import parallel
-from app.matching.standardise import (INPUT_COLUMNS, WAGE_COLUMNS, check_dates, check_genders, check_hs_codes,
-                                      check_ssns, raw_text, standardise_coded,
+from app.matching.standardise import (INPUT_COLUMNS, MATCHED_COLUMNS, WAGE_COLUMNS, check_dates, check_genders,
+                                      check_hs_codes, check_ssns, raw_text, standardise_coded,
                                       with_coded_columns)
 
 REPORT_COLUMNS = ("row_number", "record_id", "field", "reason")
@@ -304,7 +304,7 @@ def _open_text(path: Path, codec: str):
     return open(path, "rb"), codec, notes, hashlib.sha256()
 
 
-def _read_text(path: Path, codec: str, column_map, warnings: list[str]):
+def _read_text(path: Path, codec: str, column_map, warnings: list[str], only: frozenset[str] | None = None):
     source, codec, notes, sha = _open_text(path, codec)
     warnings.extend(notes)
     whole_file_sha = None
@@ -350,16 +350,18 @@ def _read_text(path: Path, codec: str, column_map, warnings: list[str]):
                                   f"(split on {shown}). Check that the header and the rows use the same "
                                   "delimiter and that no column is missing.")
         source.seek(start)
+        # Columns nobody reads are not turned into 100k strings each (a wage file's Wages, IndustryCode, ...).
+        parsed = {i: c for i, c in positions.items() if only is None or c in only}
         if quoted:
-            frame, row_numbers, rejected = _read_quoted(source, codec, delimiter, len(header), positions)
+            frame, row_numbers, rejected = _read_quoted(source, codec, delimiter, len(header), parsed)
             rows_in_file = len(row_numbers) + len(rejected)
         else:
-            frame, row_numbers, rejected = _read_plain(source, codec, delimiter, scan, positions)
+            frame, row_numbers, rejected = _read_plain(source, codec, delimiter, scan, parsed)
             rows_in_file = scan.lines - 1
     file_format = "tsv" if delimiter == "\t" else "csv"
     digest = whole_file_sha or sha.hexdigest()
     return _Raw(frame, row_numbers, rejected, rows_in_file, ignored, _id_header(header, positions), digest,
-                codec, file_format)
+                codec, file_format, set(positions.values()))
 
 
 def _delimiter(header: str, name: str) -> str:
@@ -452,6 +454,7 @@ class _Raw:
     sha256: str
     encoding: str | None
     file_format: str
+    columns: set[str]   # the canonical columns the file has (``frame`` may hold fewer)
 
 
 def _id_header(header: list[str], positions: dict[int, str]) -> str:
@@ -549,7 +552,7 @@ def _read_xlsx(path: Path, column_map, warnings: list[str]):
             digest.update(chunk)
     rows_in_file = last - 1 - len(blank_run)
     return _Raw(frame, np.array(numbers, dtype=np.int64), bad, rows_in_file, ignored, _id_header(header, positions),
-                digest.hexdigest(), None, "xlsx")
+                digest.hexdigest(), None, "xlsx", set(positions.values()))
 
 
 # --- validation -------------------------------------------------------------------------------------------
@@ -760,7 +763,8 @@ def _validate(frame: pd.DataFrame, row_numbers: np.ndarray, bad: dict[int, str],
 # --- public API -------------------------------------------------------------------------------------------
 
 def read_matching_file(path: str | Path, *, column_map: Mapping[str, str] | None = None,
-                       encoding: str | None = None, today: dt.date | None = None) -> ReadResult:
+                       encoding: str | None = None, today: dt.date | None = None,
+                       only: frozenset[str] | None = None) -> ReadResult:
     """Read, check and validate one matching file (tab-delimited, CSV or .xlsx) without configuration.
 
     Header names match the canonical ones ignoring case, spaces and underscores; ``column_map``
@@ -770,7 +774,8 @@ def read_matching_file(path: str | Path, *, column_map: Mapping[str, str] | None
     have an empty or repeated SyntheticID are left out and listed in ``rejections``; bad SSN/DOB/gender/CEEB
     values are listed in ``issues`` (standardise turns them into missing). ``today`` fixes the date checks.
     Raises `MatchInputError` for a missing, empty, binary or header-less file, a missing SyntheticID column,
-    or a file with no usable rows.
+    or a file with no usable rows. ``only``: canonical columns to keep in ``frame`` (text files; the others
+    are still checked in the header and counted in each line), e.g. `standardise.MATCHED_COLUMNS`.
     """
     path = Path(path)
     if not path.is_file():
@@ -790,7 +795,7 @@ def read_matching_file(path: str | Path, *, column_map: Mapping[str, str] | None
         if magic.startswith(b"PK\x03\x04"):
             result = _read_xlsx(path, column_map, warnings)
         else:
-            result = _read_text(path, _codec(encoding), column_map, warnings)
+            result = _read_text(path, _codec(encoding), column_map, warnings, only)
     except OSError as exc:  # unreadable, vanished or on a lost network share mid-read
         raise MatchInputError(f"{path.name} could not be read: {exc.strerror or exc}.") from None
     frame, row_numbers, bad, rows_in_file, ignored = (result.frame, result.row_numbers, result.bad,
@@ -800,7 +805,7 @@ def read_matching_file(path: str | Path, *, column_map: Mapping[str, str] | None
                         + _suggest(ignored))
     if rows_in_file <= 0:
         raise MatchInputError(f"{path.name} has a header but no data rows.")
-    kind = "wage" if set(frame.columns) & _WAGE_ONLY else "p20win"
+    kind = "wage" if result.columns & _WAGE_ONLY else "p20win"
     frame, row_numbers, rejections, issues, checked = _validate(frame, row_numbers, bad, kind, today, warnings,
                                                        result.id_header)
     if frame.empty:
@@ -839,7 +844,8 @@ def read_and_standardise(paths: list[str | Path], column_maps: list[Mapping[str,
     def one(i: int) -> tuple[ReadResult, pd.DataFrame, float, float, dict]:
         started = time.perf_counter()
         today = dt.date.today()   # one date for both the validation's date checks and standardise's
-        result = read_matching_file(paths[i], column_map=column_maps[i], encoding=encoding, today=today)
+        result = read_matching_file(paths[i], column_map=column_maps[i], encoding=encoding, today=today,
+                                    only=MATCHED_COLUMNS)
         read = time.perf_counter()
         std, value_codes = standardise_coded(result.frame, today=today, checked=result.checked)
         result.frame, result.checked = result.frame.iloc[:0], {}

@@ -19,6 +19,9 @@ P20WIN_COLUMNS = ("LastName", "MiddleName", "FirstName", "DOB", "Gender", "HighS
                   "SASID", "SSN", "SyntheticID")
 WAGE_COLUMNS = ("SSN", "LastName", "FirstInitial", "Year", "Quarter", "Wages", "IndustryCode", "SyntheticID")
 INPUT_COLUMNS = tuple(dict.fromkeys(P20WIN_COLUMNS + WAGE_COLUMNS))
+# The input columns standardise and the validation read (not the school's name, nor the wage record's).
+MATCHED_COLUMNS = frozenset({"LastName", "MiddleName", "FirstName", "FirstInitial", "DOB", "Gender", "HighSchoolCode",
+                             "SASID", "SSN", "SyntheticID"})
 
 STANDARD_COLUMNS = ("record_id", "first_name", "middle_name", "last_name", "last_name_first", "last_name_last",
                     "first_name_canonical", "suffix", "first_initial", "dob", "dob_year", "dob_month",

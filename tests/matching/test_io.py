@@ -398,3 +398,15 @@ def test_standardise_reuses_the_validations_checks(tmp_path, monkeypatch, case):
         monkeypatch.undo()
         pd.testing.assert_frame_equal(reused, alone)
         assert alone["dob"].notna().any() or alone["ssn"].notna().any()
+
+
+def test_only_the_matched_columns_are_parsed_and_the_file_kind_still_comes_from_its_header(tmp_path):
+    from app.matching.standardise import MATCHED_COLUMNS
+    from bench.generate import generate
+    generate("wage", 300, seed=2).write(tmp_path)
+    whole = read_matching_file(tmp_path / "right.tsv")
+    slim = read_matching_file(tmp_path / "right.tsv", only=MATCHED_COLUMNS)
+    assert {"Wages", "IndustryCode"} <= set(whole.frame.columns)
+    assert set(slim.frame.columns) == set(whole.frame.columns) & MATCHED_COLUMNS
+    assert slim.kind == whole.kind == "wage"
+    pd.testing.assert_frame_equal(slim.frame, whole.frame[list(slim.frame.columns)])
