@@ -99,7 +99,7 @@ def with_coded_columns(std: pd.DataFrame, value_codes: dict[str, tuple[np.ndarra
             columns[column] = pd.Series(pd.arrays.StringArray(text), index=std.index)
         else:
             columns[column] = std[column]
-    return pd.DataFrame(columns, index=std.index)
+    return pd.DataFrame(columns, index=std.index, copy=False)
 
 
 def _spread_string(codes: np.ndarray, per_value, index: pd.Index) -> pd.Series:
