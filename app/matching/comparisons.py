@@ -258,13 +258,15 @@ def tf_adjustment(comp: Comparison, coded: Coded, li, ri, levels, u_exact: float
     tf_levels = [(n, lv.tf) for n, lv in enumerate(comp.levels, start=1) if lv.tf > 0]
     if not tf_levels:
         return None
-    tf = coded.term_frequencies(comp.field)
     fc = coded.field(comp.field)
+    # log2(u_exact / tf) per value, once: it falls as tf rises, so a pair's commoner value has the smaller
+    # entry, and the minimum of the two entries is the per-pair formula's result to the last bit.
+    bits = coded.derived((comp.field, "tf bits", u_exact),
+                         lambda: np.log2(u_exact / coded.term_frequencies(comp.field)))
     out = np.zeros(len(li), np.float32)
     for number, scale in tf_levels:
         sel = np.flatnonzero(levels == number)
         if not len(sel):
             continue
-        value_tf = np.maximum(tf[fc.left[li[sel]]], tf[fc.right[ri[sel]]])
-        out[sel] = scale * np.log2(u_exact / value_tf)
+        out[sel] = scale * np.minimum(bits[fc.left[li[sel]]], bits[fc.right[ri[sel]]])
     return out

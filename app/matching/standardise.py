@@ -287,8 +287,10 @@ def standardise_coded(frame: pd.DataFrame, *, today: dt.date | None = None, chec
     Also returns the text columns' factorisation, ``{column: (int32 code per row, -1 missing; distinct
     values in order of first appearance)}``: what pd.factorize of each column gives, found from the distinct
     raw values (`encoding.Coded` then builds its vocabularies from a fraction of the values: names ~0.14 s
-    -> 0.03 s at 100k rows). ``checked``: `io.ReadResult.checked` of the read that gave ``frame``, validated
-    with the same ``today``: its SSN, date, gender and school checks are not done twice (~0.1 s at 100k rows). SSNs and record ids, which hardly repeat, are left out.
+    -> 0.03 s at 100k rows). SSNs and record ids, which hardly repeat, are left out.
+
+    ``checked``: `io.ReadResult.checked` of the read that gave ``frame``, validated with the same ``today``:
+    its SSN, date, gender and school checks are not done twice (~0.1 s at 100k rows).
     """
     if "SyntheticID" not in frame.columns:
         raise KeyError("standardise needs a SyntheticID column")
