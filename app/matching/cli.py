@@ -22,6 +22,7 @@ from app.matching.registry import MethodNotApproved, Registry, RegistryError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+_KEPT: list | None = None   # set by console(): the run's data, dropped by os._exit, not freed piece by piece
 
 
 class _Progress:
@@ -170,9 +171,12 @@ def console() -> None:
     Every output is closed by then; Python's own teardown (pandas' modules, the run's objects) took
     another 0.1-0.2 s for nothing. An unexpected exception still ends the usual way, with its traceback.
     Python's cycle collector is off: a run makes next to no reference cycles (peak memory unchanged), and
-    the collector kept rescanning its growing heap (~0.07 s of a wage 100k run, more in the helper).
+    the collector kept rescanning its growing heap (~0.07 s of a wage 100k run, more in the helper). The
+    run's data is kept to the end instead of being freed object by object (~0.06 s).
     """
+    global _KEPT
     gc.disable()
+    _KEPT = []
     status = main()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -193,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                            column_map=_column_map(args.column_map), encoding=args.encoding,
                            threshold=args.threshold, lower=args.lower, upper=args.upper, seed=args.seed,
                            labels_path=args.labels, choose=_skipping(args.method, args.skip_pass),
-                           progress=_Progress(quiet=args.quiet))
+                           progress=_Progress(quiet=args.quiet), retain=_KEPT)
     except KeyboardInterrupt:
         print("\np20win-match: interrupted; this run's partial outputs were removed.", file=sys.stderr)
         return EXIT_INTERRUPTED
