@@ -882,16 +882,24 @@ def excel_safe_cells(values: pd.Series) -> list[str]:
     return text.where(~risky, "'" + text).tolist()
 
 
-def write_rejections(result: ReadResult, path: str | Path) -> int:
-    """Write the rejection report as TSV: ``row_number, record_id, field, action, reason``, by row.
+def rejection_report(result: ReadResult) -> pd.DataFrame:
+    """The rejection report: ``row_number, record_id, field, action, reason``, by row, as text ("" where
+    empty; record ids spreadsheet-safe).
 
     Holds rejected rows ("row left out") and kept rows with a value set to missing or a warning. It never
-    holds a personal value, only the record id. Returns the number of lines written (without header).
+    holds a personal value, only the record id.
     """
     left_out = result.rejections.assign(action="row left out")
     report = pd.concat([left_out, result.issues], ignore_index=True) if len(result.issues) else left_out
-    report = report.sort_values("row_number", kind="stable")
+    report = report.sort_values("row_number", kind="stable", ignore_index=True)
     report = report[["row_number", "record_id", "field", "action", "reason"]].copy()
     report["record_id"] = excel_safe(report["record_id"])
+    return pd.DataFrame({c: ["" if v is None or v is pd.NA or v != v else str(v) for v in report[c].tolist()]
+                         for c in report.columns}, dtype=object)
+
+
+def write_rejections(result: ReadResult, path: str | Path) -> int:
+    """Write `rejection_report` as TSV; returns the number of lines written (without header)."""
+    report = rejection_report(result)
     report.to_csv(path, sep="\t", index=False, quoting=csv.QUOTE_NONE, escapechar=None, lineterminator="\n")
     return len(report)
