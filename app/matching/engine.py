@@ -326,8 +326,13 @@ class Scoring:
 
         work = sum(len(li) for li, _ in samples) * len(self.comparisons)
         shared = parallel.worth_it(work, parallel.PAIR_COMPARISONS)
-        tables = parallel.map_tasks(patterns, len(plans), parallel=shared, after=lambda done, count: self._step(
-            0.05 + 0.1 * done / count, f"Training on blocking rules ({done} of {count})"))
+        # Biggest samples first, so that the two processes end together; the tables go back in rule order.
+        order = sorted(range(len(plans)), key=lambda position: -len(samples[position][0]))
+        done = parallel.map_tasks(lambda t: patterns(order[t]), len(plans), parallel=shared,
+                                  after=lambda finished, count: self._step(0.05 + 0.1 * finished / count,
+                                                                           f"Training on blocking rules ({finished} "
+                                                                           f"of {count})"))
+        tables = [table for _, table in sorted(zip(order, done), key=lambda pair: pair[0])]
         table = pd.concat(tables, ignore_index=True)
         cols = [c for c in table.columns if c.startswith("c")]
         self.em = run_em(table[cols].to_numpy(np.uint8), table["rule"].to_numpy(np.int64), table["n"].to_numpy(),
