@@ -177,6 +177,7 @@ class Scoring:
         self._t = time.perf_counter()
         self.labelled_used = 0
         self._assigned: dict = {}
+        self._det_pairs: dict = {}
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _step(self, fraction: float, message: str):
@@ -233,18 +234,22 @@ class Scoring:
         started = time.perf_counter()
 
         def compare(i: int):
-            li, ri = pairs_of(plans, pieces[i])
+            if i == 0:   # task 0 stays in this process, which keeps the result: the decision's first step
+                return self._deterministic_pairs(None)
+            li, ri = pairs_of(plans, pieces[i - 1])
             levels, tf = self._score_pairs(li, ri)
             # m is known already (trained on samples) and the prior is a constant: keep 12 bytes a pair.
             return li, ri, self._evidence(levels, tf).astype(np.float32), pattern_counts(levels)
 
         def compared(finished: int, count: int):
-            done = sum(piece.examined for piece in pieces[:finished])   # about: pieces end out of order
+            if finished < 2:   # the deterministic passes' task: no candidate compared yet
+                return
+            done = sum(piece.examined for piece in pieces[:finished - 1])   # about: pieces end out of order
             eta = (time.perf_counter() - started) / max(done, 1) * (total - done)
             self._step(0.15 + 0.7 * done / total, f"Compared {done:,} of {total:,} candidate pairs "
                                                   f"(about {eta:.0f} s left)")
 
-        scored = parallel.map_tasks(compare, len(pieces), parallel=shared, after=compared)
+        scored = parallel.map_tasks(compare, len(pieces) + 1, parallel=shared, after=compared)[1:]
         rule_pairs = {p.index: 0 for p in plans}
         for piece, (li, _, _, _) in zip(pieces, scored):
             rule_pairs[plans[piece.position].index] += len(li)
@@ -433,18 +438,10 @@ class Scoring:
             return self._assigned[key]
         started = time.perf_counter()
         coded = self.coded
-        taken_l = np.zeros(coded.n_left, bool)
-        taken_r = np.zeros(coded.n_right, bool)
-        det_rows, summary = [], []
-        for name, dl, dr, found in self._deterministic(taken_l, taken_r, passes):
-            det_rows.append((name, dl, dr))
-            summary.append({"name": name, "kind": "deterministic", "pairs": found, "matches": len(dl),
-                            "review": 0})
-        det_l = np.concatenate([d[1] for d in det_rows]).astype(np.int64) if det_rows else np.zeros(0, np.int64)
-        det_r = np.concatenate([d[2] for d in det_rows]).astype(np.int64) if det_rows else np.zeros(0, np.int64)
-        det_pass = np.repeat(np.array([d[0] for d in det_rows], dtype=object), [len(d[1]) for d in det_rows])
-        det_levels, det_tf = self._score_pairs(det_l, det_r)
-        det_w = self._weights(det_levels, det_tf)
+        d = self._deterministic_pairs(passes)
+        taken_l, taken_r, det_l, det_r, det_pass = d["taken_l"], d["taken_r"], d["det_l"], d["det_r"], d["det_pass"]
+        det_levels, summary = d["det_levels"], d["passes"]
+        det_w = self._weights(det_levels, d["det_tf"])
         li, ri, w = self.li, self.ri, self.w
         if coded.dedupe:
             if self.method.clustering == "best_link":
@@ -465,6 +462,30 @@ class Scoring:
         self.options.timings[stage] = round(self.options.timings.get(stage, 0.0) + time.perf_counter() - started, 3)
         self._t = time.perf_counter()
         return a
+
+    def _deterministic_pairs(self, passes: list[str] | None) -> dict:
+        """The chosen deterministic passes' pairs with their levels and TF bits, and the records they take.
+
+        Cached per choice of passes; the method's own choice (all) is made while the candidates are compared.
+        """
+        key = None if passes is None else tuple(sorted(passes))
+        if key not in self._det_pairs:
+            coded = self.coded
+            taken_l = np.zeros(coded.n_left, bool)
+            taken_r = np.zeros(coded.n_right, bool)
+            rows, summary = [], []
+            for name, dl, dr, found in self._deterministic(taken_l, taken_r, passes):
+                rows.append((name, dl, dr))
+                summary.append({"name": name, "kind": "deterministic", "pairs": found, "matches": len(dl),
+                                "review": 0})
+            det_l = np.concatenate([r[1] for r in rows]).astype(np.int64) if rows else np.zeros(0, np.int64)
+            det_r = np.concatenate([r[2] for r in rows]).astype(np.int64) if rows else np.zeros(0, np.int64)
+            det_levels, det_tf = self._score_pairs(det_l, det_r)
+            self._det_pairs[key] = {
+                "taken_l": taken_l, "taken_r": taken_r, "det_l": det_l, "det_r": det_r,
+                "det_pass": np.repeat(np.array([r[0] for r in rows], dtype=object), [len(r[1]) for r in rows]),
+                "det_levels": det_levels, "det_tf": det_tf, "passes": summary}
+        return self._det_pairs[key]
 
     def _probabilistic_pass(self, a: dict, accept, in_band) -> list[dict]:
         n_candidates = sum(self.rule_pairs.values())
