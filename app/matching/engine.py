@@ -193,14 +193,20 @@ class Scoring:
 
     def _score_pairs(self, li, ri):
         """Levels (N, K) and summed TF adjustment (bits) for arbitrary pairs."""
-        levels = np.zeros((len(li), len(self.comparisons)), np.uint8)
+        levels = self._levels(li, ri)
         tf = np.zeros(len(li), np.float32)
         for k, comp in enumerate(self.comparisons):
-            levels[:, k] = compute_levels(comp, self.coded, li, ri)
             adj = tf_adjustment(comp, self.coded, li, ri, levels[:, k], float(self.u[k][1]))
             if adj is not None:
                 tf += adj
         return levels, tf
+
+    def _levels(self, li, ri):
+        """Levels (N, K) for arbitrary pairs."""
+        levels = np.zeros((len(li), len(self.comparisons)), np.uint8)
+        for k, comp in enumerate(self.comparisons):
+            levels[:, k] = compute_levels(comp, self.coded, li, ri)
+        return levels
 
     def _evidence(self, levels, tf):
         """Summed level weights and TF adjustments in bits: the match weight without the prior."""
@@ -365,7 +371,7 @@ class Scoring:
         li = left_ids.get_indexer(labels["left_id"])
         ri = right_ids.get_indexer(labels["right_id"])
         ok = (li >= 0) & (ri >= 0)   # labels naming records not in these files are ignored
-        levels, _ = self._score_pairs(li[ok], ri[ok])
+        levels = self._levels(li[ok], ri[ok])
         self.labelled_used = int(ok.sum())
         return levels, labels["is_match"].to_numpy(bool)[ok]
 
@@ -514,7 +520,7 @@ class Scoring:
             "left_id": left_id[order], "right_id": right_id[order],
             "match_probability": pairs["match_probability"].to_numpy()[order],
             "match_weight": pairs["match_weight"].to_numpy()[order], "pass": pairs["pass"].to_numpy()[order]})
-        accepted_levels, _ = self._score_pairs(li[accept], ri[accept])
+        accepted_levels = self._levels(li[accept], ri[accept])
         levels = np.concatenate([a["det_levels"], accepted_levels])[order]
         review = self._review(li[in_band], ri[in_band], w[in_band], threshold)
         record = self._record(threshold, lower, upper, passes,
@@ -552,7 +558,7 @@ class Scoring:
         coded = self.coded
         order = np.lexsort((ri, li, -w))
         li, ri, w = li[order].astype(np.int64), ri[order].astype(np.int64), w[order]
-        levels, _ = self._score_pairs(li, ri)
+        levels = self._levels(li, ri)
         p = probability(w)
         out = {"left_id": coded.ids("left")[li], "right_id": coded.ids("right")[ri],
                "match_probability": p, "match_weight": w,
