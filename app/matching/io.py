@@ -582,7 +582,9 @@ def _all_blank(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     previous ones were all empty."""
     rows = np.arange(len(frame))
     for column in columns:
-        rows = rows[_whitespace(raw_text(frame, column)[rows])[1]]
+        values = raw_text(frame, column)[rows]
+        # Empty, or whitespace only (str.isspace, which _whitespace's table follows): half its time here.
+        rows = rows[~values.astype(bool) | np.fromiter(map(str.isspace, values), bool, len(values))]
     blank = np.zeros(len(frame), dtype=bool)
     blank[rows] = True
     return blank
