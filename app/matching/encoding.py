@@ -162,7 +162,8 @@ class Coded:
         zero-padded to the longest."""
         if field not in self._chars:
             vocab = self.field(field).vocab
-            text = np.asarray([str(v) for v in vocab], dtype=object)
+            # Text vocabularies hold str already; numbers (int64) are written out.
+            text = vocab if vocab.dtype == object else np.asarray([str(v) for v in vocab], dtype=object)
             lengths = np.fromiter(map(len, text), np.int64, len(text))
             width = max(int(lengths.max(initial=0)), 1)
             chars = np.asarray(text, dtype=f"U{width}").view(np.uint32).reshape(len(text), width)
