@@ -410,3 +410,10 @@ def test_only_the_matched_columns_are_parsed_and_the_file_kind_still_comes_from_
     assert set(slim.frame.columns) == set(whole.frame.columns) & MATCHED_COLUMNS
     assert slim.kind == whole.kind == "wage"
     pd.testing.assert_frame_equal(slim.frame, whole.frame[list(slim.frame.columns)])
+
+
+def test_ids_that_differ_only_by_surrounding_spaces_are_one_id(tmp_path):
+    rows = [person(sid=" S1"), person(last="Lee", first="Bo", sid="S1\u00a0"), person(last="Kim", sid="S2")]
+    result = read_matching_file(tsv(tmp_path, *rows), today=TODAY)
+    assert sorted(result.rejections["record_id"]) == ["S1", "S1"]
+    assert list(result.frame["SyntheticID"]) == ["S2"]
