@@ -590,14 +590,16 @@ def _all_blank(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return blank
 
 
-# A value starting or ending with whitespace, in values joined by newlines (re's \s is str.isspace).
-_PADDED = re.compile(r"^\s|\s$", re.MULTILINE)
+# Whitespace (re's \s is str.isspace), and whitespace next to a value's start or end in values joined by NULs.
+_SPACE = re.compile(r"\s")
+_PADDED = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
 
 
 def _any_padded(values) -> bool:
-    """Whether some string starts or ends with whitespace: one regex pass over the values joined, no Python
-    call per value (1.7 million IDs). An empty value makes its neighbour's newline count: a harmless yes."""
-    return _PADDED.search("\n".join(values)) is not None
+    """Whether some string starts or ends with whitespace, without a Python call per value (1.7 million
+    IDs): most columns hold no whitespace at all, which one scan of the joined text finds (~8 ms at 100k)."""
+    joined = "\x00".join(values)
+    return _SPACE.search(joined) is not None and _PADDED.search(joined) is not None
 
 
 def _shared_ssns(ssn: pd.Series) -> np.ndarray:
