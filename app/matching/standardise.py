@@ -102,6 +102,15 @@ def with_coded_columns(std: pd.DataFrame, value_codes: dict[str, tuple[np.ndarra
     return pd.DataFrame(columns, index=std.index, copy=False)
 
 
+def _checked(frame: pd.DataFrame, checked: dict, column: str, check) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, clean value per distinct value)`` of a column: the validation's result where it checked the
+    column (`io.ReadResult.checked`), else ``check`` run on the distinct values."""
+    if column in checked:
+        return checked[column]
+    codes, values = _distinct(frame, column)
+    return codes, check(values)[0]
+
+
 def _spread_string(codes: np.ndarray, per_value, index: pd.Index) -> pd.Series:
     """Per-distinct-value results back onto the rows as a ``string`` column (code -1, missing, gives <NA>);
     only the distinct values are converted."""
@@ -299,11 +308,7 @@ def standardise_coded(frame: pd.DataFrame, *, today: dt.date | None = None, chec
 
     value_codes = {}
     checked = checked or {}
-    if "Gender" in checked:
-        codes, gender_per_value = checked["Gender"]
-    else:
-        codes, values = _distinct(frame, "Gender")
-        gender_per_value = check_genders(values)[0]
+    codes, gender_per_value = _checked(frame, checked, "Gender", check_genders)
     out["gender"] = _spread_string(codes, gender_per_value, index)
     value_codes["gender"] = _value_codes(codes, gender_per_value)
     gender_key = np.array([{"M": 1, "F": 2}.get(g, 0) for g in gender_per_value] + [0], dtype=np.int64)[codes]
@@ -344,11 +349,7 @@ def standardise_coded(frame: pd.DataFrame, *, today: dt.date | None = None, chec
         out["first_initial"] = out["first_initial"].fillna(_spread_string(codes, given, index))
         value_codes["first_initial"] = _filled_codes(value_codes["first_initial"], _value_codes(codes, given))
 
-    if "DOB" in checked:
-        codes, dates = checked["DOB"]
-    else:
-        codes, values = _distinct(frame, "DOB")
-        dates = check_dates(values, today)[0]
+    codes, dates = _checked(frame, checked, "DOB", lambda values: check_dates(values, today))
     dob = pd.array(np.append(dates, None), dtype="Int32").take(codes, allow_fill=True)
     out["dob"] = pd.Series(dob, index=index)
     out["dob_year"] = (out["dob"] // 10000).astype("Int16")
@@ -361,11 +362,7 @@ def standardise_coded(frame: pd.DataFrame, *, today: dt.date | None = None, chec
     sasids = _sasids(values)
     out["sasid"] = _spread_string(codes, sasids, index)
     value_codes["sasid"] = _value_codes(codes, sasids)
-    if "HighSchoolCode" in checked:
-        codes, hs_codes = checked["HighSchoolCode"]
-    else:
-        codes, values = _distinct(frame, "HighSchoolCode")
-        hs_codes = check_hs_codes(values)[0]
+    codes, hs_codes = _checked(frame, checked, "HighSchoolCode", check_hs_codes)
     out["hs_code"] = _spread_string(codes, hs_codes, index)
     value_codes["hs_code"] = _value_codes(codes, hs_codes)
     return pd.DataFrame({c: out[c] for c in STANDARD_COLUMNS}, index=index), value_codes

@@ -397,6 +397,7 @@ def test_standardise_reuses_the_validations_checks(tmp_path, monkeypatch, case):
         reused, reused_codes = std_module.standardise_coded(result.frame, today=TODAY, checked=result.checked)
         monkeypatch.undo()
         pd.testing.assert_frame_equal(reused, alone)
+        assert all(np.array_equal(reused_codes[c][0], alone_codes[c][0]) for c in alone_codes)
         assert alone["dob"].notna().any() or alone["ssn"].notna().any()
 
 
