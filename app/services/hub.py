@@ -253,10 +253,12 @@ def match_files_in_process(left: HubFileInfo, right: HubFileInfo, out_dir: str |
 
 
 def _match_child(messages, replies, stop, left, right, out_dir, options, ask) -> None:  # noqa: ANN001 - child
+    import gc
     import threading as _threading
 
     if hasattr(os, "nice"):  # on a 2-core workstation the window must win the CPU over the match
         os.nice(5)
+    gc.disable()   # as in p20win-match: one run, next to no reference cycles, and the process ends after it
 
     cancel = _threading.Event()
 
