@@ -5,6 +5,7 @@ Jaro-Winkler, ...) runs once per unique value or unique value pair instead of on
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
@@ -129,7 +130,7 @@ class Coded:
             vocab = (np.asarray(uniques, dtype=np.int64) if pd.api.types.is_numeric_dtype(uniques.dtype)
                      else np.asarray(uniques, dtype=object))
             bounds = np.cumsum([0, *(len(part) for part in parts)])
-            chunks = [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+            chunks = [codes[a:b] for a, b in itertools.pairwise(bounds)]
         out = {}
         for i, n in enumerate(names):
             left = chunks[i * len(frames)]

@@ -568,7 +568,7 @@ class Scoring:
             fc = coded.field(comp.field)
             # Each value's text from the field's vocabulary, "" (the appended last entry) where missing: the
             # text pandas' astype("string") gives, without its per-value missing check (~3 ms a column).
-            text = coded.derived(("text", comp.field), lambda: np.append(
+            text = coded.derived(("text", comp.field), lambda fc=fc: np.append(
                 fc.vocab.astype(str).astype(object) if fc.vocab.dtype != object else fc.vocab, ""))
             for side, codes, idx in (("left", fc.left, li), ("right", fc.right, ri)):
                 out[f"{comp.name}_{side}"] = text[codes[idx]]

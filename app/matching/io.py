@@ -883,8 +883,8 @@ def rejection_report(result: ReadResult) -> pd.DataFrame:
     report = report.sort_values("row_number", kind="stable", ignore_index=True)
     report = report[["row_number", "record_id", "field", "action", "reason"]].copy()
     report["record_id"] = excel_safe(report["record_id"])
-    return pd.DataFrame({c: ["" if v is None or v is pd.NA or v != v else str(v) for v in report[c].tolist()]
-                         for c in report.columns}, dtype=object)
+    return pd.DataFrame({c: ["" if pd.isna(v) else str(v) for v in report[c].tolist()] for c in report.columns},
+                        dtype=object)
 
 
 def write_rejections(result: ReadResult, path: str | Path) -> int:
