@@ -22,7 +22,6 @@ from app.matching.registry import MethodNotApproved, Registry, RegistryError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-_KEPT: list | None = None   # set by console(): the run's data, dropped by os._exit, not freed piece by piece
 
 
 class _Progress:
@@ -174,17 +173,15 @@ def console() -> None:
     the collector kept rescanning its growing heap (~0.07 s of a wage 100k run, more in the helper). The
     run's data is kept to the end instead of being freed object by object (~0.06 s).
     """
-    global _KEPT
     gc.disable()
-    _KEPT = []
-    status = main()
+    status = main(retain=[])
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of `p20win-match`; returns the exit status."""
+def main(argv: list[str] | None = None, *, retain: list | None = None) -> int:
+    """Entry point of `p20win-match`; returns the exit status. retain: see `run_match`."""
     args = _parser().parse_args(argv)
     from app.matching.run import run_match   # after parsing, so --help and --version stay quick
 
@@ -197,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                            column_map=_column_map(args.column_map), encoding=args.encoding,
                            threshold=args.threshold, lower=args.lower, upper=args.upper, seed=args.seed,
                            labels_path=args.labels, choose=_skipping(args.method, args.skip_pass),
-                           progress=_Progress(quiet=args.quiet), retain=_KEPT)
+                           progress=_Progress(quiet=args.quiet), retain=retain)
     except KeyboardInterrupt:
         print("\np20win-match: interrupted; this run's partial outputs were removed.", file=sys.stderr)
         return EXIT_INTERRUPTED

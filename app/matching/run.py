@@ -141,8 +141,8 @@ def run_match(mode: str, inputs: list[str | Path], out_dir: str | Path, *, metho
         report(0.1 + 0.85 * fraction, message)
 
     engine.check_cutoffs(threshold, lower, upper)
-    options = dict(registry=registry, seed=seed, labelled_pairs=labels, progress=inner, cancel=cancel)
-    options["value_codes"] = [d[4] for d in done]
+    options = dict(registry=registry, seed=seed, labelled_pairs=labels, progress=inner, cancel=cancel,
+                   value_codes=[d[4] for d in done])
     if mode == "link":
         scoring = engine.prepare_link(frames[0], frames[1], method, **options)
     else:

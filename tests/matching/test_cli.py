@@ -211,13 +211,8 @@ def test_skip_pass_leaves_a_deterministic_pass_out_and_refuses_unknown_names(set
     assert not (tmp_path / "nope").exists()
 
 
-def test_a_run_hands_its_working_data_to_retain_and_a_plain_call_keeps_nothing(setup, tmp_path, monkeypatch):
+def test_a_run_hands_its_working_data_to_retain(setup, tmp_path):
     files, method, registry, _ = setup
-    kept: list = []
-    monkeypatch.setattr(cli, "_KEPT", kept)   # as console() sets it before main()
-    assert cli.main(_link_args(files, tmp_path / "a", method, registry)) == 0
+    kept: list = []   # as console() passes it, to be dropped by os._exit
+    assert cli.main(_link_args(files, tmp_path / "a", method, registry), retain=kept) == 0
     assert any(isinstance(x, list) and any(isinstance(f, pd.DataFrame) and len(f) for f in x) for x in kept)
-    before = len(kept)
-    monkeypatch.setattr(cli, "_KEPT", None)
-    assert cli.main(_link_args(files, tmp_path / "b", method, registry)) == 0
-    assert len(kept) == before
