@@ -871,17 +871,18 @@ def excel_safe_cells(values: pd.Series) -> list[str]:
     return text.where(~risky, "'" + text).tolist()
 
 
-def rejection_report(result: ReadResult) -> pd.DataFrame:
-    """The rejection report: ``row_number, record_id, field, action, reason``, by row, as text ("" where
-    empty; record ids spreadsheet-safe).
-
-    Holds rejected rows ("row left out") and kept rows with a value set to missing or a warning. It never
-    holds a personal value, only the record id.
-    """
+def problem_rows(result: ReadResult) -> pd.DataFrame:
+    """``row_number, record_id, field, action, reason`` by row: rejected rows ("row left out") and kept rows
+    with a value set to missing or a warning. It never holds a personal value, only the record id."""
     left_out = result.rejections.assign(action="row left out")
     report = pd.concat([left_out, result.issues], ignore_index=True) if len(result.issues) else left_out
     report = report.sort_values("row_number", kind="stable", ignore_index=True)
-    report = report[["row_number", "record_id", "field", "action", "reason"]].copy()
+    return report[["row_number", "record_id", "field", "action", "reason"]].copy()
+
+
+def rejection_report(result: ReadResult) -> pd.DataFrame:
+    """`problem_rows` as the rejection report's text ("" where empty; record ids spreadsheet-safe)."""
+    report = problem_rows(result)
     report["record_id"] = excel_safe(report["record_id"])
     return pd.DataFrame({c: ["" if pd.isna(v) else str(v) for v in report[c].tolist()] for c in report.columns},
                         dtype=object)

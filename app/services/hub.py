@@ -30,7 +30,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from app.matching import MatchCancelled
-from app.matching.io import read_matching_file
+from app.matching.io import problem_rows, read_matching_file
 from app.matching.method import load_method
 from app.matching.registry import Registry
 from app.matching.run import Chooser, run_match
@@ -119,8 +119,7 @@ def check_file(path: str | Path) -> FileCheck:
     """Read and validate a matching file in place; raises MatchInputError (``.message``) if it is unusable."""
     path = Path(path)
     result = read_matching_file(path)
-    problems = pd.concat([result.rejections.assign(action="row left out"), result.issues],
-                         ignore_index=True)[["row_number", "record_id", "field", "action", "reason"]]
+    problems = problem_rows(result)
     fields = tuple(c for c in result.frame.columns if result.frame[c].notna().any())
     return FileCheck(str(path), result.sha256, path.stat().st_size, int(result.rows_in_file),
                      int(len(result.rejections)), result.kind, fields, tuple(result.warnings), problems)
