@@ -91,14 +91,8 @@ def _filled_codes(first: tuple[np.ndarray, np.ndarray], then: tuple[np.ndarray, 
 def with_coded_columns(std: pd.DataFrame, value_codes: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """A standardised frame whose coded text columns were left out (to send it to another process cheaply)
     made whole again from `standardise_coded`'s codes: the same columns, dtypes and order."""
-    columns = {}
-    for column in STANDARD_COLUMNS:
-        if column in value_codes and column not in std.columns:
-            codes, values = value_codes[column]
-            text = np.append(np.asarray(values, dtype=object), pd.NA)[codes]   # code -1 picks the NA
-            columns[column] = pd.Series(pd.arrays.StringArray(text), index=std.index)
-        else:
-            columns[column] = std[column]
+    columns = {c: _spread_string(*value_codes[c], std.index) if c in value_codes and c not in std.columns
+               else std[c] for c in STANDARD_COLUMNS}
     return pd.DataFrame(columns, index=std.index, copy=False)
 
 
@@ -278,7 +272,7 @@ def _sasids(values: np.ndarray) -> list:
 # --- the frame --------------------------------------------------------------------------------------------
 
 def standardise(frame: pd.DataFrame, *, today: dt.date | None = None) -> pd.DataFrame:
-    """Clean fields for matching from a raw frame; see `standardise_coded`, which also returns name codes."""
+    """Clean fields for matching from a raw frame; see `standardise_coded`, which also returns value codes."""
     return standardise_coded(frame, today=today)[0]
 
 
@@ -307,41 +301,39 @@ def standardise_coded(frame: pd.DataFrame, *, today: dt.date | None = None, chec
     out: dict[str, pd.Series] = {"record_id": pd.Series(frame["SyntheticID"].astype("string").array, index=index)}
 
     value_codes = {}
+
+    def spread(column: str, codes: np.ndarray, per_value) -> None:
+        out[column] = _spread_string(codes, per_value, index)
+        value_codes[column] = _value_codes(codes, per_value)
+
     checked = checked or {}
     codes, gender_per_value = _checked(frame, checked, "Gender", check_genders)
-    out["gender"] = _spread_string(codes, gender_per_value, index)
-    value_codes["gender"] = _value_codes(codes, gender_per_value)
+    spread("gender", codes, gender_per_value)
     gender_key = np.array([{"M": 1, "F": 2}.get(g, 0) for g in gender_per_value] + [0], dtype=np.int64)[codes]
 
     codes, values = _distinct(frame, "LastName")
     parsed = [names.surname(v) for v in values]
-    for i, column in enumerate(("last_name", "last_name_first", "last_name_last", "suffix")):
-        out[column] = _spread_string(codes, [p[i] for p in parsed], index)
-        if column != "suffix":   # filled in from the given names below
-            value_codes[column] = _value_codes(codes, [p[i] for p in parsed])
+    for i, column in enumerate(("last_name", "last_name_first", "last_name_last")):
+        spread(column, codes, [p[i] for p in parsed])
+    out["suffix"] = _spread_string(codes, [p[3] for p in parsed], index)   # filled in from given names below
 
     codes, values = _distinct(frame, "MiddleName")
     parsed = [names.given_name(v) for v in values]
-    out["middle_name"] = _spread_string(codes, [p[0] for p in parsed], index)
-    value_codes["middle_name"] = _value_codes(codes, [p[0] for p in parsed])
+    spread("middle_name", codes, [p[0] for p in parsed])
     middle_suffix = _spread_string(codes, [p[1] for p in parsed], index)
 
     codes, values = _distinct(frame, "FirstName")
     parsed = [names.given_name(v) for v in values]
     first_values = np.array([p[0] for p in parsed] + [None], dtype=object)
-    out["first_name"] = _spread_string(codes, first_values[:-1], index)
-    value_codes["first_name"] = _value_codes(codes, first_values[:-1])
+    spread("first_name", codes, first_values[:-1])
     first_suffix = _spread_string(codes, [p[1] for p in parsed], index)
     out["suffix"] = out["suffix"].fillna(first_suffix).fillna(middle_suffix)
-    initials = [v[0] if v else None for v in first_values[:-1]]
-    out["first_initial"] = _spread_string(codes, initials, index)
-    value_codes["first_initial"] = _value_codes(codes, initials)
+    spread("first_initial", codes, [v[0] if v else None for v in first_values[:-1]])
     # Nicknames depend on gender (CHRIS): resolve each distinct (first name, gender) pair once.
     pair_codes, pairs = pd.factorize(codes.astype(np.int64) * 3 + gender_key)
     canonical = [None if (n := first_values[p // 3]) is None
                  else names.canonical_given_name(n, (None, "M", "F")[p % 3]) for p in pairs]
-    out["first_name_canonical"] = _spread_string(pair_codes, canonical, index)
-    value_codes["first_name_canonical"] = _value_codes(pair_codes, canonical)
+    spread("first_name_canonical", pair_codes, canonical)
 
     if "FirstInitial" in frame.columns:
         codes, values = _distinct(frame, "FirstInitial")
@@ -359,10 +351,6 @@ def standardise_coded(frame: pd.DataFrame, *, today: dt.date | None = None, chec
     ssns = checked["SSN"] if "SSN" in checked else check_ssns(raw_text(frame, "SSN"))[0]
     out["ssn"] = pd.Series(pd.array(ssns, dtype="string"), index=index)
     codes, values = _distinct(frame, "SASID")
-    sasids = _sasids(values)
-    out["sasid"] = _spread_string(codes, sasids, index)
-    value_codes["sasid"] = _value_codes(codes, sasids)
-    codes, hs_codes = _checked(frame, checked, "HighSchoolCode", check_hs_codes)
-    out["hs_code"] = _spread_string(codes, hs_codes, index)
-    value_codes["hs_code"] = _value_codes(codes, hs_codes)
+    spread("sasid", codes, _sasids(values))
+    spread("hs_code", *_checked(frame, checked, "HighSchoolCode", check_hs_codes))
     return pd.DataFrame({c: out[c] for c in STANDARD_COLUMNS}, index=index), value_codes
